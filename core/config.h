@@ -1,0 +1,84 @@
+/*
+ * Configuration: one file, global settings followed by one section per
+ * directory. The format is "key = value" lines, '#' comments, and section
+ * headers "[directory NAME]". Durations take a unit: 90d, 24h, 30m, 15s.
+ * Relative paths are relative to the state directory.
+ */
+#ifndef ACME_CORE_CONFIG_H
+#define ACME_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/keypol.h"
+
+#define ACME_DIR_NAME_MAX 32
+
+struct acme_dir_config {
+	char name[ACME_DIR_NAME_MAX + 1];   /* [a-z0-9-] */
+	char *ca_cert;              /* issuing certificate (PEM) */
+	char *ca_key;               /* its key: PEM path or pkcs11: URI */
+	char *ca_chain;             /* chain served after the leaf (PEM), NULL = ca_cert */
+	char *ca_root;              /* the root, for documentation and tests */
+	char *terms_of_service;     /* URL or NULL */
+	int tos_required;           /* refuse newAccount without termsOfServiceAgreed */
+	char *website;
+	size_t ncaa_identity;
+	char **caa_identity;
+	int eab_required;
+	int64_t cert_lifetime;      /* default certificate lifetime */
+	int64_t cert_lifetime_max;  /* upper bound for notAfter - notBefore */
+	int64_t order_lifetime;     /* a pending order expires after this */
+	int64_t authz_lifetime;     /* a pending authorization expires after this */
+	int64_t authz_reuse;        /* a valid authorization may be reused for this long */
+	int allow_private;          /* validate against private/loopback addresses */
+	int allow_ip;               /* accept ip identifiers */
+	int allow_wildcard;
+	size_t max_identifiers;
+	unsigned challenges;        /* bits: 1 << STORE_CH_* */
+	struct acme_keypol account_keys;
+	struct acme_keypol cert_keys;
+	char *crl_url;              /* put in certificates as the CRL distribution point */
+	char *aia_url;              /* AIA caIssuers */
+};
+
+struct acme_config {
+	char *path;                 /* the file this came from */
+	char *state_dir;            /* absolute */
+	char *base_url;             /* external scheme://host[:port], no trailing slash */
+	char *log;                  /* stderr | syslog | file:/path */
+	int log_level;              /* syslog priority */
+	int workers;
+	size_t max_body;            /* request body limit, bytes */
+	char *resolver;             /* ip:port, or NULL for the system's */
+	int http01_port;
+	int tlsalpn01_port;
+	int64_t retry_base;         /* first validation retry delay */
+	int64_t retry_cap;          /* longest delay between attempts */
+	int64_t lease;              /* a validation in flight is leased this long */
+	int validator_inflight;     /* validations in flight at once */
+	int64_t nonce_lifetime;     /* informational: window is counted in nonces */
+	size_t ndir;
+	struct acme_dir_config *dir;
+	const struct acme_dir_config *default_dir;   /* the one named "default", or the first */
+};
+
+/* Load and check path. On error logs every problem (with line numbers) and
+ * returns ACME_ECONFIG. *out freed with acme_config_free(). */
+enum acme_err acme_config_load(const char *path, struct acme_config **out);
+void acme_config_free(struct acme_config *c);
+
+/* The directory called name, or NULL. */
+const struct acme_dir_config *acme_config_dir(const struct acme_config *c, const char *name);
+
+/* path if absolute, else state_dir/path; caller frees. */
+char *acme_config_path(const struct acme_config *c, const char *path);
+
+/* Parse "90d", "24h", "30m", "15s", "0". -1 on error. */
+int64_t acme_parse_duration(const char *s);
+
+/* The state directory's well-known files. Caller frees. */
+char *acme_state_file(const struct acme_config *c, const char *rel);
+
+#endif
