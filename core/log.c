@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "core/log.h"
+#include "store/store.h"
 
 static int log_fd = STDERR_FILENO;
 static int log_syslog;
@@ -19,11 +20,19 @@ static const char *const log_prio_name[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
 };
 
+/* The store logs through the same target. */
+static void
+log_store_line(int prio, const char *line)
+{
+	acme_log(prio, "store: %s", line);
+}
+
 int
 acme_log_open(const char *ident, const char *target)
 {
 	int fd;
 
+	store_set_log(log_store_line);
 	if (ident != NULL)
 		snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	if (target == NULL || strcmp(target, "stderr") == 0) {

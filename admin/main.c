@@ -1,0 +1,47 @@
+/* acme-admin: dispatch to one command per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/admin.h"
+#include "core/log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "init", admin_init, "create a state directory: CA, TLS certificate, store, configuration" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: acme-admin COMMAND [options]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'acme-admin COMMAND --help' describes a command's options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	acme_log_open("acme-admin", "stderr");
+	if (argc < 2) {
+		usage(stderr);
+		return ADMIN_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return ADMIN_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "acme-admin: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return ADMIN_USAGE;
+}

@@ -1,0 +1,630 @@
+/*
+ * The configuration file: "key = value" lines, '#' comments, global settings
+ * first, then "[directory NAME]" sections. Each key is described once in a
+ * table (name, type, where it goes), so parsing, defaults and the reference
+ * in docs/configuration.md stay in step.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#define CONFIG_MAX_SIZE (1024 * 1024)
+#define CONFIG_MAX_DIRS 64
+
+enum cfg_type {
+	CT_STR,        /* char * */
+	CT_PATH,       /* char *, relative to state_dir */
+	CT_URL,        /* char *, http(s) URL */
+	CT_INT,        /* int, range in lo..hi */
+	CT_SIZE,       /* size_t, range in lo..hi */
+	CT_BOOL,       /* int */
+	CT_DURATION,   /* int64_t seconds */
+	CT_LIST,       /* char **, with a size_t count right before it (see cfg_key.count_off) */
+	CT_KEYPOL,     /* struct acme_keypol */
+	CT_CHALLENGES, /* unsigned bit set */
+	CT_LOGLEVEL,   /* int syslog priority */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	size_t count_off;   /* CT_LIST: offset of the size_t count */
+	long long lo, hi;   /* CT_INT / CT_SIZE / CT_DURATION bounds */
+};
+
+#define G(f) offsetof(struct acme_config, f)
+#define D(f) offsetof(struct acme_dir_config, f)
+
+static const struct cfg_key global_keys[] = {
+	{ "state_dir", CT_STR, G(state_dir), 0, 0, 0 },
+	{ "base_url", CT_URL, G(base_url), 0, 0, 0 },
+	{ "log", CT_STR, G(log), 0, 0, 0 },
+	{ "log_level", CT_LOGLEVEL, G(log_level), 0, 0, 0 },
+	{ "workers", CT_INT, G(workers), 0, 1, 256 },
+	{ "max_body", CT_SIZE, G(max_body), 0, 1024, 1024 * 1024 },
+	{ "resolver", CT_STR, G(resolver), 0, 0, 0 },
+	{ "http01_port", CT_INT, G(http01_port), 0, 1, 65535 },
+	{ "tlsalpn01_port", CT_INT, G(tlsalpn01_port), 0, 1, 65535 },
+	{ "retry_base", CT_DURATION, G(retry_base), 0, 1, 86400 },
+	{ "retry_cap", CT_DURATION, G(retry_cap), 0, 1, 7 * 86400 },
+	{ "lease", CT_DURATION, G(lease), 0, 5, 3600 },
+	{ "validator_inflight", CT_INT, G(validator_inflight), 0, 1, 10000 },
+	{ NULL, 0, 0, 0, 0, 0 }
+};
+
+static const struct cfg_key dir_keys[] = {
+	{ "ca_cert", CT_PATH, D(ca_cert), 0, 0, 0 },
+	{ "ca_key", CT_PATH, D(ca_key), 0, 0, 0 },
+	{ "ca_chain", CT_PATH, D(ca_chain), 0, 0, 0 },
+	{ "ca_root", CT_PATH, D(ca_root), 0, 0, 0 },
+	{ "terms_of_service", CT_URL, D(terms_of_service), 0, 0, 0 },
+	{ "tos_required", CT_BOOL, D(tos_required), 0, 0, 0 },
+	{ "website", CT_URL, D(website), 0, 0, 0 },
+	{ "caa_identities", CT_LIST, D(caa_identity), D(ncaa_identity), 0, 0 },
+	{ "external_account_required", CT_BOOL, D(eab_required), 0, 0, 0 },
+	{ "cert_lifetime", CT_DURATION, D(cert_lifetime), 0, 60, 3650LL * 86400 },
+	{ "cert_lifetime_max", CT_DURATION, D(cert_lifetime_max), 0, 60, 3650LL * 86400 },
+	{ "order_lifetime", CT_DURATION, D(order_lifetime), 0, 10, 30LL * 86400 },
+	{ "authz_lifetime", CT_DURATION, D(authz_lifetime), 0, 10, 30LL * 86400 },
+	{ "authz_reuse", CT_DURATION, D(authz_reuse), 0, 0, 397LL * 86400 },
+	{ "allow_private", CT_BOOL, D(allow_private), 0, 0, 0 },
+	{ "allow_ip", CT_BOOL, D(allow_ip), 0, 0, 0 },
+	{ "allow_wildcard", CT_BOOL, D(allow_wildcard), 0, 0, 0 },
+	{ "max_identifiers", CT_SIZE, D(max_identifiers), 0, 1, 1000 },
+	{ "challenges", CT_CHALLENGES, D(challenges), 0, 0, 0 },
+	{ "account_keys", CT_KEYPOL, D(account_keys), 0, 0, 0 },
+	{ "cert_keys", CT_KEYPOL, D(cert_keys), 0, 0, 0 },
+	{ "crl_url", CT_URL, D(crl_url), 0, 0, 0 },
+	{ "aia_url", CT_URL, D(aia_url), 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0, 0 }
+};
+
+int64_t
+acme_parse_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0 || v > 100000000LL)
+		return -1;
+	switch (*end) {
+	case '\0':
+		if (v != 0)
+			return -1;      /* a bare number is only allowed for 0 */
+		mul = 1;
+		break;
+	case 's': mul = 1; end++; break;
+	case 'm': mul = 60; end++; break;
+	case 'h': mul = 3600; end++; break;
+	case 'd': mul = 86400; end++; break;
+	default: return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	return (int64_t)v * mul;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_challenges(const char *v, unsigned *out)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned bits = 0;
+
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (!strcmp(tok, "http-01"))
+			bits |= 1u << STORE_CH_HTTP01;
+		else if (!strcmp(tok, "dns-01"))
+			bits |= 1u << STORE_CH_DNS01;
+		else if (!strcmp(tok, "tls-alpn-01"))
+			bits |= 1u << STORE_CH_TLSALPN01;
+		else
+			return -1;
+	}
+	if (bits == 0)
+		return -1;
+	*out = bits;
+	return 0;
+}
+
+static int
+parse_loglevel(const char *v, int *out)
+{
+	static const struct { const char *n; int p; } lv[] = {
+		{ "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+		if (!strcmp(v, lv[i].n)) {
+			*out = lv[i].p;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+valid_url(const char *v)
+{
+	size_t i;
+
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+		return 0;
+	for (i = 0; v[i]; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f || v[i] == '"')
+			return 0;
+	return 1;
+}
+
+static int
+split_list(const char *v, char ***list, size_t *n)
+{
+	char *buf, *tok, *save = NULL, **out = NULL, **tmp;
+	size_t cnt = 0;
+	int rc = -1;
+
+	if ((buf = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if ((tmp = realloc(out, (cnt + 1) * sizeof(*out))) == NULL)
+			goto out;
+		out = tmp;
+		if ((out[cnt] = strdup(tok)) == NULL)
+			goto out;
+		cnt++;
+	}
+	*list = out;
+	*n = cnt;
+	out = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	while (cnt > 0)
+		free(out[--cnt]);
+	free(out);
+	free(buf);
+	return rc;
+}
+
+static void
+free_list(char **list, size_t n)
+{
+	while (n > 0)
+		free(list[--n]);
+	free(list);
+}
+
+/* Store value for key k into the struct at base. *why gets a reason on error. */
+static int
+set_key(const struct cfg_key *k, void *base, const char *v, const char **why)
+{
+	char *p = (char *)base + k->off;
+	char *end;
+	long long n;
+	int64_t d;
+
+	switch (k->type) {
+	case CT_STR:
+	case CT_PATH:
+	case CT_URL:
+		if (k->type == CT_URL && !valid_url(v)) {
+			*why = "not an http(s) URL";
+			return -1;
+		}
+		free(*(char **)p);
+		if ((*(char **)p = strdup(v)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	case CT_INT:
+	case CT_SIZE:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno != 0 || *v == '\0' || *end != '\0' || n < k->lo || n > k->hi) {
+			*why = "not a number in range";
+			return -1;
+		}
+		if (k->type == CT_INT)
+			*(int *)p = (int)n;
+		else
+			*(size_t *)p = (size_t)n;
+		return 0;
+	case CT_BOOL:
+		if (parse_bool(v, (int *)p) < 0) {
+			*why = "not yes/no";
+			return -1;
+		}
+		return 0;
+	case CT_DURATION:
+		d = acme_parse_duration(v);
+		if (d < 0 || d < k->lo || d > k->hi) {
+			*why = "not a duration in range (e.g. 90d, 24h, 30m, 15s)";
+			return -1;
+		}
+		*(int64_t *)p = d;
+		return 0;
+	case CT_LIST:
+		free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
+		*(char ***)p = NULL;
+		*(size_t *)((char *)base + k->count_off) = 0;
+		if (split_list(v, (char ***)p, (size_t *)((char *)base + k->count_off)) < 0) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	case CT_KEYPOL:
+		if (keypol_parse(v, (struct acme_keypol *)p, why) != ACME_OK)
+			return -1;
+		return 0;
+	case CT_CHALLENGES:
+		if (parse_challenges(v, (unsigned *)p) < 0) {
+			*why = "expected http-01, dns-01, tls-alpn-01";
+			return -1;
+		}
+		return 0;
+	case CT_LOGLEVEL:
+		if (parse_loglevel(v, (int *)p) < 0) {
+			*why = "expected error, warning, notice, info or debug";
+			return -1;
+		}
+		return 0;
+	}
+	*why = "internal: unknown type";
+	return -1;
+}
+
+static void
+free_keys(const struct cfg_key *keys, void *base)
+{
+	const struct cfg_key *k;
+	char *p;
+
+	for (k = keys; k->name; k++) {
+		p = (char *)base + k->off;
+		if (k->type == CT_STR || k->type == CT_PATH || k->type == CT_URL) {
+			free(*(char **)p);
+			*(char **)p = NULL;
+		} else if (k->type == CT_LIST) {
+			free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
+			*(char ***)p = NULL;
+		}
+	}
+}
+
+static void
+dir_defaults(struct acme_dir_config *d, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->cert_lifetime = 24 * 3600;
+	d->cert_lifetime_max = 90LL * 86400;
+	d->order_lifetime = 24 * 3600;
+	d->authz_lifetime = 3600;
+	d->authz_reuse = 30LL * 86400;
+	d->allow_private = 0;
+	d->allow_ip = 1;
+	d->allow_wildcard = 1;
+	d->max_identifiers = 100;
+	d->challenges = (1u << STORE_CH_HTTP01) | (1u << STORE_CH_DNS01) | (1u << STORE_CH_TLSALPN01);
+	keypol_default_account(&d->account_keys);
+	keypol_default_cert(&d->cert_keys);
+}
+
+static int
+valid_dir_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return 0;
+	return i >= 1 && i <= ACME_DIR_NAME_MAX;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		log_err("config: open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(CONFIG_MAX_SIZE + 1)) == NULL)
+		goto out;
+	n = fread(buf, 1, CONFIG_MAX_SIZE + 1, f);
+	if (n > CONFIG_MAX_SIZE || ferror(f)) {
+		log_err("config: %s: unreadable or larger than %d bytes", path, CONFIG_MAX_SIZE);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = n;
+out:
+	fclose(f);
+	return buf;
+}
+
+/* Make path absolute against state_dir (in place). */
+static int
+resolve_path(const struct acme_config *c, char **path)
+{
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/' || strncmp(*path, "pkcs11:", 7) == 0)
+		return 0;
+	if ((abs = acme_config_path(c, *path)) == NULL)
+		return -1;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+static int
+finish_config(struct acme_config *c)
+{
+	size_t i;
+	char *p, cwd[PATH_MAX];
+	struct acme_dir_config *d;
+	int bad = 0;
+
+	if (c->base_url == NULL) {
+		log_err("config: %s: base_url is required", c->path);
+		bad = 1;
+	} else {
+		p = c->base_url + strlen(c->base_url);
+		while (p > c->base_url && p[-1] == '/')
+			*--p = '\0';
+	}
+	if (c->state_dir == NULL) {
+		/* Default: the directory holding the configuration file. */
+		if ((p = strrchr(c->path, '/')) != NULL)
+			c->state_dir = strndup(c->path, (size_t)(p - c->path));
+		else
+			c->state_dir = strdup(".");
+		if (c->state_dir == NULL)
+			return -1;
+	}
+	if (c->state_dir[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    asprintf(&p, "%s/%s", cwd, c->state_dir) < 0)
+			return -1;
+		free(c->state_dir);
+		c->state_dir = p;
+	}
+	if (c->ndir == 0) {
+		log_err("config: %s: no [directory NAME] section", c->path);
+		bad = 1;
+	}
+	for (i = 0; i < c->ndir; i++) {
+		d = &c->dir[i];
+		if (resolve_path(c, &d->ca_cert) < 0 || resolve_path(c, &d->ca_key) < 0 ||
+		    resolve_path(c, &d->ca_chain) < 0 || resolve_path(c, &d->ca_root) < 0)
+			return -1;
+		if (d->ca_cert == NULL || d->ca_key == NULL) {
+			log_err("config: %s: directory %s needs ca_cert and ca_key", c->path, d->name);
+			bad = 1;
+		}
+		if (d->cert_lifetime > d->cert_lifetime_max) {
+			log_err("config: %s: directory %s: cert_lifetime is above cert_lifetime_max",
+			    c->path, d->name);
+			bad = 1;
+		}
+		if (d->tos_required && d->terms_of_service == NULL) {
+			log_err("config: %s: directory %s: tos_required needs terms_of_service",
+			    c->path, d->name);
+			bad = 1;
+		}
+		if (strcmp(d->name, "default") == 0)
+			c->default_dir = d;
+	}
+	if (c->default_dir == NULL && c->ndir > 0)
+		c->default_dir = &c->dir[0];
+	if (c->retry_base > c->retry_cap) {
+		log_err("config: %s: retry_base is above retry_cap", c->path);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+enum acme_err
+acme_config_load(const char *path, struct acme_config **out)
+{
+	struct acme_config *c = NULL;
+	struct acme_dir_config *d = NULL, *tmp;
+	const struct cfg_key *keys, *k;
+	char *text = NULL, *line, *next, *eq, *key, *val, name[64];
+	const char *why;
+	size_t len, lineno = 0, i;
+	enum acme_err rc = ACME_ECONFIG;
+	int bad = 0;
+
+	if ((text = read_file(path, &len)) == NULL)
+		goto out;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+		rc = ACME_ENOMEM;
+		goto out;
+	}
+	c->workers = 2;
+	c->max_body = 64 * 1024;
+	c->http01_port = 80;
+	c->tlsalpn01_port = 443;
+	c->retry_base = 2;
+	c->retry_cap = 60;
+	c->lease = 60;
+	c->validator_inflight = 256;
+	c->log_level = LOG_INFO;
+	if ((c->dir = calloc(CONFIG_MAX_DIRS, sizeof(*c->dir))) == NULL) {
+		rc = ACME_ENOMEM;
+		goto out;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		log_err("config: %s: contains a NUL byte", path);
+		goto out;
+	}
+	for (line = text; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line = trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (*line == '[') {
+			if (sscanf(line, "[directory %63[^] ]]", name) != 1 || line[strlen(line) - 1] != ']') {
+				log_err("config: %s:%zu: expected [directory NAME]", path, lineno);
+				bad = 1;
+				continue;
+			}
+			if (!valid_dir_name(name)) {
+				log_err("config: %s:%zu: directory name '%s': use 1-32 of a-z 0-9 -",
+				    path, lineno, name);
+				bad = 1;
+				continue;
+			}
+			if (acme_config_dir(c, name) != NULL) {
+				log_err("config: %s:%zu: directory '%s' defined twice", path, lineno, name);
+				bad = 1;
+				continue;
+			}
+			if (c->ndir == CONFIG_MAX_DIRS) {
+				log_err("config: %s:%zu: more than %d directories", path, lineno,
+				    CONFIG_MAX_DIRS);
+				goto out;
+			}
+			d = &c->dir[c->ndir++];
+			dir_defaults(d, name);
+			continue;
+		}
+		if ((eq = strchr(line, '=')) == NULL) {
+			log_err("config: %s:%zu: expected key = value", path, lineno);
+			bad = 1;
+			continue;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		keys = d ? dir_keys : global_keys;
+		for (k = keys; k->name; k++)
+			if (!strcmp(k->name, key))
+				break;
+		if (k->name == NULL) {
+			log_err("config: %s:%zu: unknown %s setting '%s'", path, lineno,
+			    d ? "directory" : "global", key);
+			bad = 1;
+			continue;
+		}
+		why = NULL;
+		if (set_key(k, d ? (void *)d : (void *)c, val, &why) < 0) {
+			log_err("config: %s:%zu: %s: %s", path, lineno, key, why ? why : "invalid");
+			bad = 1;
+		}
+	}
+	if (bad || finish_config(c) < 0)
+		goto out;
+	/* Give back the unused directory slots. */
+	if ((tmp = realloc(c->dir, c->ndir * sizeof(*c->dir))) != NULL) {
+		for (i = 0; i < c->ndir; i++)
+			if (c->default_dir == &c->dir[i])
+				c->default_dir = &tmp[i];
+		c->dir = tmp;
+	}
+	*out = c;
+	c = NULL;
+	rc = ACME_OK;
+out:
+	acme_config_free(c);
+	free(text);
+	return rc;
+}
+
+void
+acme_config_free(struct acme_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->ndir; i++)
+		free_keys(dir_keys, &c->dir[i]);
+	free(c->dir);
+	free_keys(global_keys, c);
+	free(c->path);
+	free(c);
+}
+
+const struct acme_dir_config *
+acme_config_dir(const struct acme_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndir; i++)
+		if (strcmp(c->dir[i].name, name) == 0)
+			return &c->dir[i];
+	return NULL;
+}
+
+char *
+acme_config_path(const struct acme_config *c, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", c->state_dir, path) < 0)
+		return NULL;
+	return out;
+}
+
+char *
+acme_state_file(const struct acme_config *c, const char *rel)
+{
+	return acme_config_path(c, rel);
+}

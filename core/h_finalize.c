@@ -1,0 +1,334 @@
+/* Finalize and certificate download (RFC 8555 sections 7.4, 7.4.2). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "core/b64.h"
+#include "core/csr.h"
+#include "core/internal.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#define CSR_MAX (16 * 1024)
+/* Certificates start a minute early, for clocks that run slow. */
+#define BACKDATE 60
+
+struct finalize {
+	struct acme_rq *rq;
+	const char *id;
+	const struct acme_csr *csr;
+	enum acme_prob refused;
+	char why[400];
+	struct store_cert cert;        /* what was issued */
+	struct store_order order;
+};
+
+/* The CSR must ask for exactly the order's identifiers (FIN-04, IP-08). */
+static int
+names_match(const struct store_order *o, const struct acme_csr *csr, char *why, size_t len)
+{
+	size_t i, j, ndns = 0, nip = 0;
+	struct acme_ident id;
+
+	for (i = 0; i < o->nident; i++) {
+		if (o->ident[i].type == STORE_IDENT_DNS) {
+			ndns++;
+			for (j = 0; j < csr->ndns; j++)
+				if (strcmp(csr->dns[j], o->ident[i].value) == 0)
+					break;
+			if (j == csr->ndns)
+				return snprintf(why, len, "the CSR does not include %s, which the order has",
+				    o->ident[i].value), -1;
+		} else {
+			nip++;
+			memset(&id, 0, sizeof(id));
+			id.ip_len = strchr(o->ident[i].value, ':') ? 16 : 4;
+			if (inet_pton(id.ip_len == 16 ? AF_INET6 : AF_INET, o->ident[i].value, id.ip) != 1)
+				return snprintf(why, len, "bad stored identifier"), -1;
+			for (j = 0; j < csr->nip; j++)
+				if (csr->ip[j].len == id.ip_len && memcmp(csr->ip[j].addr, id.ip, (size_t)id.ip_len) == 0)
+					break;
+			if (j == csr->nip)
+				return snprintf(why, len, "the CSR does not include %s, which the order has",
+				    o->ident[i].value), -1;
+		}
+	}
+	/* Both sides are de-duplicated, so equal counts mean equal sets. */
+	if (csr->ndns != ndns || csr->nip != nip)
+		return snprintf(why, len, "the CSR has names that are not in the order"), -1;
+	return 0;
+}
+
+static enum store_err
+issue(struct finalize *f, struct store_txn *t)
+{
+	struct acme_rq *rq = f->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct store_order *o = &f->order;
+	struct store_cert *cert = &f->cert;
+	struct ca_name *names = NULL;
+	struct ca_issue_params ip;
+	unsigned char serial[16], *der = NULL;
+	const unsigned char *kid;
+	char ari_a[64], ari_b[32];
+	size_t der_len = 0, kid_len = 0, i;
+	enum store_err e = STORE_ERR;
+
+	memset(&ip, 0, sizeof(ip));
+	if ((names = calloc(o->nident, sizeof(*names))) == NULL)
+		return STORE_NOMEM;
+	for (i = 0; i < o->nident; i++) {
+		if (o->ident[i].type == STORE_IDENT_DNS) {
+			names[i].dns = o->ident[i].value;
+		} else {
+			names[i].is_ip = 1;
+			names[i].ip_len = strchr(o->ident[i].value, ':') ? 16 : 4;
+			inet_pton(names[i].ip_len == 16 ? AF_INET6 : AF_INET, o->ident[i].value, names[i].ip);
+		}
+	}
+	if (ca_new_serial(serial) != ACME_OK)
+		goto out;
+	ip.pubkey = f->csr->pkey;
+	ip.nname = o->nident;
+	ip.name = names;
+	ip.not_before = o->not_before ? o->not_before : rq->now - BACKDATE;
+	ip.not_after = o->not_after ? o->not_after : rq->now + c->cert_lifetime;
+	ip.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
+	ip.ext_key_usage = CA_EKU_SERVER_AUTH | CA_EKU_CLIENT_AUTH;
+	ip.crl_url = c->crl_url;
+	ip.aia_issuer_url = c->aia_url;
+	ip.serial = serial;
+	ip.serial_len = sizeof(serial);
+	if (ca_issue(rq->dir->ca, &ip, &der, &der_len) != ACME_OK)
+		goto out;
+
+	store_cert_free(cert);
+	for (i = 0; i < sizeof(serial); i++)
+		snprintf(cert->serial + 2 * i, 3, "%02x", serial[i]);
+	memcpy(cert->acct, o->acct, sizeof(cert->acct));
+	memcpy(cert->order, o->id, sizeof(cert->order));
+	snprintf(cert->dir, sizeof(cert->dir), "%s", c->name);
+	cert->issued = rq->now;
+	cert->not_before = ip.not_before;
+	cert->not_after = ip.not_after;
+	cert->der = der;
+	cert->der_len = der_len;
+	der = NULL;
+	if ((cert->chain = strdup(ca_chain_pem(rq->dir->ca))) == NULL) {
+		e = STORE_NOMEM;
+		goto out;
+	}
+	kid = ca_key_id(rq->dir->ca, &kid_len);
+	if (kid_len > 40)
+		goto out;
+	b64u_encode_buf(kid, kid_len, ari_a);
+	b64u_encode_buf(serial, sizeof(serial), ari_b);
+	snprintf(cert->ari, sizeof(cert->ari), "%s.%s", ari_a, ari_b);
+	cert->reason = -1;
+	if (o->profile != NULL && (cert->profile = strdup(o->profile)) == NULL) {
+		e = STORE_NOMEM;
+		goto out;
+	}
+	if ((e = store_cert_put(t, cert, STORE_PUT_CREATE)) != STORE_OK)
+		goto out;
+	o->status = STORE_ST_VALID;
+	snprintf(o->cert, sizeof(o->cert), "%s", cert->serial);
+	e = store_order_put(t, o, 0);
+out:
+	free(der);
+	free(names);
+	return e;
+}
+
+static enum store_err
+finalize_txn(struct store_txn *t, void *arg)
+{
+	struct finalize *f = arg;
+	struct acme_rq *rq = f->rq;
+	enum store_status st;
+	enum store_err e;
+	char *err = NULL;
+
+	f->refused = PROB_NONE;
+	store_order_free(&f->order);
+	if ((e = store_order_get(t, f->id, &f->order)) != STORE_OK)
+		return e;
+	if (strcmp(f->order.acct, rq->acct.id) != 0 || strcmp(f->order.dir, rq->dir->cfg->name) != 0) {
+		f->refused = PROB_UNAUTHORIZED;
+		snprintf(f->why, sizeof(f->why), "this order belongs to another account");
+		return STORE_OK;
+	}
+	st = acme_order_status(t, &f->order, rq->now, &err);
+	free(err);
+	if (st != STORE_ST_READY) {
+		f->refused = PROB_ORDER_NOT_READY;
+		snprintf(f->why, sizeof(f->why), "the order is %s, not ready", store_status_name(st));
+		return STORE_OK;
+	}
+	if (names_match(&f->order, f->csr, f->why, sizeof(f->why)) < 0) {
+		f->refused = PROB_BAD_CSR;
+		return STORE_OK;
+	}
+	return issue(f, t);
+}
+
+struct thumb_known {
+	const char *thumb;
+	int found;
+};
+
+static enum store_err
+thumb_known_txn(struct store_txn *t, void *arg)
+{
+	struct thumb_known *tk = arg;
+
+	return store_thumb_known(t, tk->thumb, &tk->found);
+}
+
+/* Decode and check the CSR, and refuse a key that belongs to an account. */
+static int
+read_csr(struct acme_rq *rq, struct acme_csr *csr)
+{
+	const char *text = acme_json_str(rq->jws.payload_json, "csr");
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char thumb[44];
+	struct thumb_known tk;
+	int rc = -1;
+	enum store_err e;
+
+	if (text == NULL)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "finalize needs a csr string");
+	if (strlen(text) > B64U_ENCLEN(CSR_MAX))
+		return acme_problem_set(&rq->prob, PROB_BAD_CSR, "the CSR is larger than %d bytes", CSR_MAX);
+	if (b64u_decode(text, strlen(text), &der, &len) != ACME_OK)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "csr is not unpadded base64url of a DER CSR");
+	if (csr_parse(der, len, &rq->dir->cfg->cert_keys, csr, &rq->prob) < 0)
+		goto out;
+	if (jwk_thumbprint_pkey(csr->pkey, thumb) != ACME_OK) {
+		acme_problem_set(&rq->prob, PROB_BAD_CSR, "the CSR's key type is not supported");
+		goto out;
+	}
+	tk.thumb = thumb;
+	tk.found = 0;
+	if ((e = store_txn_run(rq->ctx->store, STORE_TXN_RO, thumb_known_txn, &tk)) != STORE_OK) {
+		rq_store_error(rq, e);
+		goto out;
+	}
+	if (tk.found) {
+		acme_problem_set(&rq->prob, PROB_BAD_CSR,
+		    "the CSR's public key is an ACME account key; use a separate key for the certificate");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(der);
+	return rc;
+}
+
+int
+acme_h_finalize(struct acme_rq *rq, const char *id)
+{
+	struct finalize f;
+	struct acme_csr csr;
+	enum store_err e;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	memset(&csr, 0, sizeof(csr));
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (rq->jws.payload_json == NULL)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "finalize needs a JSON object payload");
+	if (read_csr(rq, &csr) < 0)
+		goto out;
+	f.rq = rq;
+	f.id = id;
+	f.csr = &csr;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, finalize_txn, &f);
+	if (e == STORE_NOTFOUND) {
+		rc = acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such order");
+		goto out;
+	}
+	if (e != STORE_OK) {
+		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (f.refused != PROB_NONE) {
+		rc = acme_problem_set(&rq->prob, f.refused, "%s", f.why);
+		goto out;
+	}
+	log_info("certificate %s issued for order %s of account %s", f.cert.serial, id, rq->acct.id);
+	rc = acme_reply_order(rq, id);
+out:
+	csr_clear(&csr);
+	store_cert_free(&f.cert);
+	store_order_free(&f.order);
+	return rc;
+}
+
+struct get_cert {
+	const char *serial;
+	struct store_cert c;
+};
+
+static enum store_err
+get_cert_txn(struct store_txn *t, void *arg)
+{
+	struct get_cert *g = arg;
+
+	store_cert_free(&g->c);
+	return store_cert_get(t, g->serial, &g->c);
+}
+
+int
+acme_h_cert(struct acme_rq *rq, const char *serial)
+{
+	struct get_cert g;
+	enum store_err e;
+	char *leaf = NULL, *body = NULL;
+	int rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (rq->jws.payload_len != 0)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "a certificate is fetched with POST-as-GET (empty payload)");
+	g.serial = serial;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RO, get_cert_txn, &g);
+	if (e == STORE_NOTFOUND) {
+		rc = acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such certificate");
+		goto out;
+	}
+	if (e != STORE_OK) {
+		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (strcmp(g.c.acct, rq->acct.id) != 0 || strcmp(g.c.dir, rq->dir->cfg->name) != 0) {
+		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "this certificate belongs to another account");
+		goto out;
+	}
+	if ((leaf = ca_der_to_pem(g.c.der, g.c.der_len)) == NULL ||
+	    asprintf(&body, "%s%s", leaf, g.c.chain ? g.c.chain : "") < 0) {
+		body = NULL;
+		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
+		goto out;
+	}
+	rq->resp->status = 200;
+	/* Exactly this value, no charset: some clients compare the string (CRT-08). */
+	rq->resp->content_type = "application/pem-certificate-chain";
+	rq->resp->body = body;
+	rq->resp->body_len = strlen(body);
+	body = NULL;
+	rc = 0;
+out:
+	free(leaf);
+	free(body);
+	store_cert_free(&g.c);
+	return rc;
+}

@@ -1,0 +1,457 @@
+/* Orders: newOrder, the order resource, an account's orders list
+ * (RFC 8555 sections 7.1.2.1, 7.1.3, 7.4). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "core/b64.h"
+#include "core/internal.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#define ORDERS_PAGE 100
+
+struct order_req {
+	struct acme_rq *rq;
+	size_t nident;
+	struct acme_ident *ident;
+	int64_t not_before, not_after;
+	struct store_order order;     /* built by the transaction */
+	size_t nready;                /* authorizations already valid (reused) */
+};
+
+/* Parse and normalise the identifiers; several bad ones give one problem
+ * with a subproblem each (RFC 8555 section 6.7.1). */
+static int
+parse_identifiers(struct order_req *or, struct json_object *arr)
+{
+	struct acme_rq *rq = or->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct acme_ident id;
+	enum acme_prob pt, first = PROB_NONE;
+	char why[320];
+	size_t n, i, j, bad = 0;
+
+	if (arr == NULL || !json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) == 0)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "identifiers must be a non-empty array");
+	if (n > c->max_identifiers)
+		return acme_problem_set(&rq->prob, PROB_REJECTED_IDENTIFIER,
+		    "at most %zu identifiers per order", c->max_identifiers);
+	if ((or->ident = calloc(n, sizeof(*or->ident))) == NULL)
+		return acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		if (acme_ident_parse(o, &id, &pt, why, sizeof(why)) == 0) {
+			if (id.type == STORE_IDENT_IP && !c->allow_ip) {
+				pt = PROB_REJECTED_IDENTIFIER;
+				snprintf(why, sizeof(why), "%s: this directory does not issue for IP addresses",
+				    id.value);
+			} else if (id.wildcard && !c->allow_wildcard) {
+				pt = PROB_REJECTED_IDENTIFIER;
+				snprintf(why, sizeof(why), "%s: this directory does not issue wildcards",
+				    id.value);
+			} else {
+				for (j = 0; j < or->nident; j++)
+					if (or->ident[j].type == id.type && !strcmp(or->ident[j].value, id.value))
+						break;
+				if (j == or->nident)    /* duplicates are dropped (documented) */
+					or->ident[or->nident++] = id;
+				continue;
+			}
+		}
+		if (first == PROB_NONE)
+			first = pt;
+		bad++;
+		acme_problem_sub(&rq->prob, pt, acme_json_str(o, "type") ? acme_json_str(o, "type") : "dns",
+		    acme_json_str(o, "value") ? acme_json_str(o, "value") : "", why);
+		if (bad == 1)
+			snprintf(rq->prob.detail, sizeof(rq->prob.detail), "%s", why);
+	}
+	if (bad == 0)
+		return 0;
+	rq->prob.type = first;
+	if (bad > 1)
+		snprintf(rq->prob.detail, sizeof(rq->prob.detail),
+		    "%zu of the identifiers cannot be issued for; see subproblems", bad);
+	return -1;
+}
+
+static int
+parse_time_field(struct acme_rq *rq, const char *key, int64_t *out)
+{
+	struct json_object *v = acme_json_get(rq->jws.payload_json, key);
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    acme_parse_rfc3339(json_object_get_string(v), out) < 0)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "%s is not an RFC 3339 timestamp", key);
+	return 0;
+}
+
+static int
+check_validity(struct order_req *or)
+{
+	struct acme_rq *rq = or->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	int64_t nb, na;
+
+	if (parse_time_field(rq, "notBefore", &or->not_before) < 0 ||
+	    parse_time_field(rq, "notAfter", &or->not_after) < 0)
+		return -1;
+	nb = or->not_before ? or->not_before : rq->now;
+	na = or->not_after ? or->not_after : nb + c->cert_lifetime;
+	if (or->not_before && or->not_before < rq->now - 86400)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "notBefore is more than a day in the past");
+	if (or->not_before && or->not_before > rq->now + c->order_lifetime + c->cert_lifetime_max)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "notBefore is too far in the future");
+	if (na <= nb || na <= rq->now)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "notAfter must be after notBefore and in the future");
+	if (na - nb > c->cert_lifetime_max)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "the requested validity is longer than this directory's maximum of %lld days",
+		    (long long)(c->cert_lifetime_max / 86400));
+	return 0;
+}
+
+/* A fresh challenge token: 32 random bytes, base64url. */
+static enum store_err
+new_token(char out[STORE_TOKEN_LEN + 1])
+{
+	unsigned char r[32];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return STORE_ERR;
+	b64u_encode_buf(r, sizeof(r), out);
+	return STORE_OK;
+}
+
+/* Challenges offered for an identifier (AZ-24, ORD-12, IP-07). */
+static void
+offer_challenges(const struct acme_dir_config *c, const struct acme_ident *id,
+    struct store_authz *z)
+{
+	static const uint8_t order[] = { STORE_CH_HTTP01, STORE_CH_DNS01, STORE_CH_TLSALPN01 };
+	size_t i;
+
+	z->nchall = 0;
+	for (i = 0; i < sizeof(order); i++) {
+		uint8_t t = order[i];
+		if (!(c->challenges & (1u << t)))
+			continue;
+		if (id->wildcard && t != STORE_CH_DNS01)
+			continue;
+		if (id->type == STORE_IDENT_IP && t == STORE_CH_DNS01)
+			continue;
+		z->chall[z->nchall].type = t;
+		z->chall[z->nchall].status = STORE_ST_PENDING;
+		z->nchall++;
+	}
+}
+
+struct reuse_find {
+	struct store_txn *t;
+	int wildcard;
+	int64_t min_expires;
+	store_id found;
+};
+
+static int
+reuse_cb(const char *id, void *arg)
+{
+	struct reuse_find *rf = arg;
+	struct store_authz z;
+	int stop = 0;
+
+	memset(&z, 0, sizeof(z));
+	if (store_authz_get(rf->t, id, &z) == STORE_OK && z.status == STORE_ST_VALID &&
+	    z.wildcard == rf->wildcard && z.expires >= rf->min_expires) {
+		memcpy(rf->found, z.id, sizeof(rf->found));
+		stop = 1;
+	}
+	store_authz_free(&z);
+	return stop;
+}
+
+static enum store_err
+new_order_txn(struct store_txn *t, void *arg)
+{
+	struct order_req *or = arg;
+	struct acme_rq *rq = or->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct store_order *o = &or->order;
+	struct store_authz z;
+	struct reuse_find rf;
+	struct store_ident sid;
+	enum store_err e = STORE_OK;
+	size_t i;
+
+	or->nready = 0;
+	o->nauthz = 0;
+	for (i = 0; i < or->nident; i++) {
+		const struct acme_ident *id = &or->ident[i];
+		sid.type = id->type;
+		sid.value = (char *)(id->wildcard ? id->value + 2 : id->value);
+		memset(&rf, 0, sizeof(rf));
+		rf.t = t;
+		rf.wildcard = id->wildcard;
+		rf.min_expires = o->expires;
+		if (c->authz_reuse > 0 &&
+		    (e = store_authz_by_ident(t, rq->acct.id, &sid, 16, reuse_cb, &rf)) != STORE_OK)
+			return e;
+		if (rf.found[0] != '\0') {
+			memcpy(o->authz[o->nauthz++], rf.found, sizeof(store_id));
+			or->nready++;
+			continue;
+		}
+		memset(&z, 0, sizeof(z));
+		if ((e = store_new_id(z.id)) != STORE_OK)
+			return e;
+		memcpy(z.acct, rq->acct.id, sizeof(z.acct));
+		snprintf(z.dir, sizeof(z.dir), "%s", c->name);
+		z.ident = sid;
+		z.wildcard = (uint8_t)id->wildcard;
+		z.status = STORE_ST_PENDING;
+		z.created = rq->now;
+		z.expires = rq->now + c->authz_lifetime;
+		offer_challenges(c, id, &z);
+		for (size_t k = 0; k < z.nchall; k++)
+			if ((e = new_token(z.chall[k].token)) != STORE_OK)
+				return e;
+		if ((e = store_authz_put(t, &z, STORE_PUT_CREATE)) != STORE_OK)
+			return e;
+		memcpy(o->authz[o->nauthz++], z.id, sizeof(store_id));
+	}
+	return store_order_put(t, o, STORE_PUT_CREATE);
+}
+
+int
+acme_h_new_order(struct acme_rq *rq)
+{
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct order_req or;
+	struct store_order *o = &or.order;
+	enum store_err e;
+	size_t i;
+	int rc = -1;
+
+	memset(&or, 0, sizeof(or));
+	or.rq = rq;
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (rq->jws.payload_json == NULL)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "newOrder needs a JSON object payload");
+	if (parse_identifiers(&or, acme_json_get(rq->jws.payload_json, "identifiers")) < 0 ||
+	    check_validity(&or) < 0)
+		goto out;
+
+	if (store_new_id(o->id) != STORE_OK) {
+		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "no randomness");
+		goto out;
+	}
+	memcpy(o->acct, rq->acct.id, sizeof(o->acct));
+	snprintf(o->dir, sizeof(o->dir), "%s", c->name);
+	o->status = STORE_ST_PENDING;
+	o->created = rq->now;
+	o->expires = rq->now + c->order_lifetime;
+	o->not_before = or.not_before;
+	o->not_after = or.not_after;
+	o->nident = or.nident;
+	if ((o->ident = calloc(or.nident, sizeof(*o->ident))) == NULL ||
+	    (o->authz = calloc(or.nident, sizeof(*o->authz))) == NULL) {
+		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < or.nident; i++) {
+		o->ident[i].type = or.ident[i].type;
+		o->ident[i].value = or.ident[i].value;     /* borrowed; unset before the free */
+	}
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_order_txn, &or);
+	if (e != STORE_OK) {
+		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	log_info("order %s created by account %s (%zu identifiers)", o->id, o->acct, o->nident);
+	rq_location(rq, "%sorder/%s", rq->dir->url_prefix, o->id);
+	rq_json(rq, 201, acme_view_order(rq->dir, o,
+	    or.nready == o->nauthz ? STORE_ST_READY : STORE_ST_PENDING, NULL));
+	rc = 0;
+out:
+	if (o->ident != NULL)
+		for (i = 0; i < o->nident; i++)
+			o->ident[i].value = NULL;
+	store_order_free(o);
+	free(or.ident);
+	return rc;
+}
+
+struct get_order {
+	const char *id;
+	int64_t now;
+	struct store_order o;
+	enum store_status st;
+	char *err;
+};
+
+static enum store_err
+get_order_txn(struct store_txn *t, void *arg)
+{
+	struct get_order *g = arg;
+	enum store_err e;
+
+	store_order_free(&g->o);
+	free(g->err);
+	g->err = NULL;
+	if ((e = store_order_get(t, g->id, &g->o)) != STORE_OK)
+		return e;
+	g->st = acme_order_status(t, &g->o, g->now, &g->err);
+	return STORE_OK;
+}
+
+/* Reply with an order (status computed) as POST-as-GET and finalize do. */
+int
+acme_reply_order(struct acme_rq *rq, const char *id)
+{
+	struct get_order g;
+	enum store_err e;
+	int rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	g.id = id;
+	g.now = rq->now;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RO, get_order_txn, &g);
+	if (e == STORE_NOTFOUND) {
+		rc = acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such order");
+		goto out;
+	}
+	if (e != STORE_OK) {
+		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (strcmp(g.o.acct, rq->acct.id) != 0 || strcmp(g.o.dir, rq->dir->cfg->name) != 0) {
+		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "this order belongs to another account");
+		goto out;
+	}
+	rq_location(rq, "%sorder/%s", rq->dir->url_prefix, g.o.id);
+	if (g.st == STORE_ST_PROCESSING)
+		rq_retry_after(rq, g.o.retry_after > rq->now ? g.o.retry_after - rq->now : 1);
+	rq_json(rq, 200, acme_view_order(rq->dir, &g.o, g.st, g.err ? g.err : g.o.error));
+	rc = 0;
+out:
+	store_order_free(&g.o);
+	free(g.err);
+	return rc;
+}
+
+int
+acme_h_order(struct acme_rq *rq, const char *id)
+{
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (rq->jws.payload_len != 0)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "an order is fetched with POST-as-GET (empty payload)");
+	return acme_reply_order(rq, id);
+}
+
+struct list_orders {
+	const char *acct;
+	const char *after;
+	int64_t now;
+	struct json_object *arr;
+	struct acme_dir *dir;
+	struct store_txn *t;
+	size_t count;
+	store_id last;
+	int more;
+};
+
+static int
+list_cb(const char *id, void *arg)
+{
+	struct list_orders *lo = arg;
+	struct store_order o;
+	enum store_status st;
+	char *err = NULL, *u;
+
+	if (lo->count == ORDERS_PAGE) {
+		lo->more = 1;
+		return 1;
+	}
+	memset(&o, 0, sizeof(o));
+	if (store_order_get(lo->t, id, &o) == STORE_OK) {
+		st = acme_order_status(lo->t, &o, lo->now, &err);
+		/* Invalid orders are left out (RFC 8555 section 7.1.2.1). */
+		if (st != STORE_ST_INVALID && (u = acme_url(lo->dir, "order", id)) != NULL) {
+			json_object_array_add(lo->arr, json_object_new_string(u));
+			free(u);
+		}
+	}
+	free(err);
+	store_order_free(&o);
+	snprintf(lo->last, sizeof(lo->last), "%s", id);
+	lo->count++;
+	return 0;
+}
+
+static enum store_err
+list_orders_txn(struct store_txn *t, void *arg)
+{
+	struct list_orders *lo = arg;
+
+	json_object_put(lo->arr);
+	lo->arr = json_object_new_array();
+	lo->t = t;
+	lo->count = 0;
+	lo->more = 0;
+	lo->last[0] = '\0';
+	return store_orders_by_account(t, lo->acct, lo->after, ORDERS_PAGE + 1, list_cb, lo);
+}
+
+int
+acme_h_orders(struct acme_rq *rq, const char *id)
+{
+	struct list_orders lo;
+	struct json_object *body;
+	const char *q = rq->req->query;
+	char after[STORE_ID_LEN + 1] = "";
+	enum store_err e;
+
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (strcmp(rq->acct.id, id) != 0)
+		return acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "these are another account's orders");
+	if (rq->jws.payload_len != 0)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "the orders list is fetched with POST-as-GET (empty payload)");
+	if (q != NULL && *q != '\0') {
+		if (strncmp(q, "cursor=", 7) != 0 || !acme_id_ok(q + 7, STORE_ID_LEN))
+			return acme_problem_set(&rq->prob, PROB_MALFORMED, "bad cursor");
+		snprintf(after, sizeof(after), "%s", q + 7);
+	}
+	memset(&lo, 0, sizeof(lo));
+	lo.acct = id;
+	lo.after = after;
+	lo.now = rq->now;
+	lo.dir = rq->dir;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RO, list_orders_txn, &lo);
+	if (e != STORE_OK) {
+		json_object_put(lo.arr);
+		return rq_store_error(rq, e);
+	}
+	if (lo.more)
+		acme_resp_header(rq->resp, "Link", "<%sorders/%s?cursor=%s>;rel=\"next\"",
+		    rq->dir->url_prefix, id, lo.last);
+	body = json_object_new_object();
+	json_object_object_add(body, "orders", lo.arr);
+	rq_json(rq, 200, body);
+	return 0;
+}
