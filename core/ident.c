@@ -64,7 +64,7 @@ punycode_valid(const char *in, size_t len)
 		bias = k + (BASE - TMIN + 1) * delta / (delta + SKEW);
 		n += i / (out + 1);
 		i %= (out + 1);
-		if (n > 0x10FFFF || (n >= 0xD800 && n <= 0xDFFF) || n < 0x80)
+		if (n > 0x10FFFF || (n >= 0xD800 && n <= 0xDFFF) || n < 0xA0)
 			return 0;
 		nonascii = 1;
 		i++;
