@@ -20,6 +20,7 @@
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
 #define CONFIG_MAX_DIRS 64
+#define CONFIG_MAX_PROFILES 64
 
 enum cfg_type {
 	CT_STR,        /* char * */
@@ -33,6 +34,9 @@ enum cfg_type {
 	CT_KEYPOL,     /* struct acme_keypol */
 	CT_CHALLENGES, /* unsigned bit set */
 	CT_LOGLEVEL,   /* int syslog priority */
+	CT_KU,         /* unsigned enum acme_profile_ku bits */
+	CT_EKU,        /* unsigned enum acme_profile_eku bits */
+	CT_IDTYPES,    /* unsigned bits of 1 << STORE_IDENT_* */
 };
 
 struct cfg_key {
@@ -87,6 +91,19 @@ static const struct cfg_key dir_keys[] = {
 	{ "cert_keys", CT_KEYPOL, D(cert_keys), 0, 0, 0 },
 	{ "crl_url", CT_URL, D(crl_url), 0, 0, 0 },
 	{ "aia_url", CT_URL, D(aia_url), 0, 0, 0 },
+	{ "profiles", CT_LIST, D(profile_name), D(nprofile_name), 0, 0 },
+	{ "default_profile", CT_STR, D(default_profile_name), 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0, 0 }
+};
+
+#define P(f) offsetof(struct acme_profile, f)
+
+static const struct cfg_key profile_keys[] = {
+	{ "description", CT_STR, P(description), 0, 0, 0 },
+	{ "lifetime", CT_DURATION, P(lifetime), 0, 60, 3650LL * 86400 },
+	{ "key_usage", CT_KU, P(key_usage), 0, 0, 0 },
+	{ "ext_key_usage", CT_EKU, P(ext_key_usage), 0, 0, 0 },
+	{ "identifiers", CT_IDTYPES, P(identifiers), 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -132,30 +149,56 @@ parse_bool(const char *v, int *out)
 	return 0;
 }
 
+struct word_bit {
+	const char *word;
+	unsigned bit;
+};
+
+/* A blank- or comma-separated set of known words into bits; -1 on an
+ * unknown word or an empty set. */
 static int
-parse_challenges(const char *v, unsigned *out)
+parse_words(const char *v, const struct word_bit *words, size_t nwords, unsigned *out)
 {
 	char buf[256], *tok, *save = NULL;
 	unsigned bits = 0;
+	size_t i;
 
 	if (strlen(v) >= sizeof(buf))
 		return -1;
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
-		if (!strcmp(tok, "http-01"))
-			bits |= 1u << STORE_CH_HTTP01;
-		else if (!strcmp(tok, "dns-01"))
-			bits |= 1u << STORE_CH_DNS01;
-		else if (!strcmp(tok, "tls-alpn-01"))
-			bits |= 1u << STORE_CH_TLSALPN01;
-		else
+		for (i = 0; i < nwords; i++)
+			if (strcmp(tok, words[i].word) == 0)
+				break;
+		if (i == nwords)
 			return -1;
+		bits |= words[i].bit;
 	}
 	if (bits == 0)
 		return -1;
 	*out = bits;
 	return 0;
 }
+
+static const struct word_bit challenge_words[] = {
+	{ "http-01", 1u << STORE_CH_HTTP01 },
+	{ "dns-01", 1u << STORE_CH_DNS01 },
+	{ "tls-alpn-01", 1u << STORE_CH_TLSALPN01 },
+};
+static const struct word_bit ku_words[] = {
+	{ "digitalSignature", PROFILE_KU_DIGITAL_SIGNATURE },
+	{ "keyEncipherment", PROFILE_KU_KEY_ENCIPHERMENT },
+};
+static const struct word_bit eku_words[] = {
+	{ "serverAuth", PROFILE_EKU_SERVER_AUTH },
+	{ "clientAuth", PROFILE_EKU_CLIENT_AUTH },
+};
+static const struct word_bit idtype_words[] = {
+	{ "dns", 1u << STORE_IDENT_DNS },
+	{ "ip", 1u << STORE_IDENT_IP },
+};
+
+#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int
 parse_loglevel(const char *v, int *out)
@@ -289,8 +332,26 @@ set_key(const struct cfg_key *k, void *base, const char *v, const char **why)
 			return -1;
 		return 0;
 	case CT_CHALLENGES:
-		if (parse_challenges(v, (unsigned *)p) < 0) {
+		if (parse_words(v, challenge_words, NWORDS(challenge_words), (unsigned *)p) < 0) {
 			*why = "expected http-01, dns-01, tls-alpn-01";
+			return -1;
+		}
+		return 0;
+	case CT_KU:
+		if (parse_words(v, ku_words, NWORDS(ku_words), (unsigned *)p) < 0) {
+			*why = "expected digitalSignature, keyEncipherment";
+			return -1;
+		}
+		return 0;
+	case CT_EKU:
+		if (parse_words(v, eku_words, NWORDS(eku_words), (unsigned *)p) < 0) {
+			*why = "expected serverAuth, clientAuth";
+			return -1;
+		}
+		return 0;
+	case CT_IDTYPES:
+		if (parse_words(v, idtype_words, NWORDS(idtype_words), (unsigned *)p) < 0) {
+			*why = "expected dns, ip";
 			return -1;
 		}
 		return 0;
@@ -340,6 +401,86 @@ dir_defaults(struct acme_dir_config *d, const char *name)
 	d->challenges = (1u << STORE_CH_HTTP01) | (1u << STORE_CH_DNS01) | (1u << STORE_CH_TLSALPN01);
 	keypol_default_account(&d->account_keys);
 	keypol_default_cert(&d->cert_keys);
+}
+
+static void
+profile_defaults(struct acme_profile *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->lifetime = 90LL * 86400;
+	p->key_usage = PROFILE_KU_DIGITAL_SIGNATURE | PROFILE_KU_KEY_ENCIPHERMENT;
+	p->ext_key_usage = PROFILE_EKU_SERVER_AUTH;
+	p->identifiers = (1u << STORE_IDENT_DNS) | (1u << STORE_IDENT_IP);
+}
+
+static struct acme_profile *
+find_profile(struct acme_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nprofiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	return NULL;
+}
+
+/* Resolve a directory's profile names, and fill its implicit profile. */
+static int
+dir_profiles(struct acme_config *c, struct acme_dir_config *d)
+{
+	const struct acme_profile *p;
+	size_t i;
+	int bad = 0;
+
+	profile_defaults(&d->implicit, "");
+	d->implicit.lifetime = d->cert_lifetime;
+	d->implicit.identifiers = (1u << STORE_IDENT_DNS) | (d->allow_ip ? 1u << STORE_IDENT_IP : 0);
+	if (d->nprofile_name > ACME_MAX_PROFILES) {
+		log_err("config: %s: directory %s offers more than %d profiles", c->path, d->name,
+		    ACME_MAX_PROFILES);
+		return -1;
+	}
+	for (i = 0; i < d->nprofile_name; i++) {
+		if ((p = find_profile(c, d->profile_name[i])) == NULL) {
+			log_err("config: %s: directory %s: no [profile %s]", c->path, d->name,
+			    d->profile_name[i]);
+			bad = 1;
+			continue;
+		}
+		if (p->lifetime > d->cert_lifetime_max) {
+			log_err("config: %s: directory %s: profile %s lifetime is above cert_lifetime_max",
+			    c->path, d->name, p->name);
+			bad = 1;
+		}
+		d->profile[d->nprofile++] = p;
+	}
+	if (d->default_profile_name != NULL) {
+		for (i = 0; i < d->nprofile; i++)
+			if (strcmp(d->profile[i]->name, d->default_profile_name) == 0)
+				d->default_profile = d->profile[i];
+		if (d->default_profile == NULL) {
+			log_err("config: %s: directory %s: default_profile %s is not in its profiles",
+			    c->path, d->name, d->default_profile_name);
+			bad = 1;
+		}
+	} else if (d->nprofile > 0) {
+		d->default_profile = d->profile[0];
+	}
+	return bad ? -1 : 0;
+}
+
+const struct acme_profile *
+acme_config_profile(const struct acme_dir_config *d, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return d->nprofile > 0 ? d->default_profile : &d->implicit;
+	for (i = 0; i < d->nprofile; i++)
+		if (strcmp(d->profile[i]->name, name) == 0)
+			return d->profile[i];
+	return NULL;
 }
 
 static int
@@ -465,6 +606,8 @@ finish_config(struct acme_config *c)
 		}
 		if (strcmp(d->name, "default") == 0)
 			c->default_dir = d;
+		if (dir_profiles(c, d) < 0)
+			bad = 1;
 	}
 	if (c->default_dir == NULL && c->ndir > 0)
 		c->default_dir = &c->dir[0];
@@ -480,6 +623,8 @@ acme_config_load(const char *path, struct acme_config **out)
 {
 	struct acme_config *c = NULL;
 	struct acme_dir_config *d = NULL, *tmp;
+	struct acme_profile *pr = NULL;
+	void *base;
 	const struct cfg_key *keys, *k;
 	char *text = NULL, *line, *next, *eq, *key, *val, name[64];
 	const char *why;
@@ -502,7 +647,8 @@ acme_config_load(const char *path, struct acme_config **out)
 	c->lease = 60;
 	c->validator_inflight = 256;
 	c->log_level = LOG_INFO;
-	if ((c->dir = calloc(CONFIG_MAX_DIRS, sizeof(*c->dir))) == NULL) {
+	if ((c->dir = calloc(CONFIG_MAX_DIRS, sizeof(*c->dir))) == NULL ||
+	    (c->profiles = calloc(CONFIG_MAX_PROFILES, sizeof(*c->profiles))) == NULL) {
 		rc = ACME_ENOMEM;
 		goto out;
 	}
@@ -518,11 +664,28 @@ acme_config_load(const char *path, struct acme_config **out)
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (*line == '[') {
+			if (sscanf(line, "[profile %63[^] ]]", name) == 1 &&
+			    line[strlen(line) - 1] == ']') {
+				if (!valid_dir_name(name) || find_profile(c, name) != NULL ||
+				    c->nprofiles == CONFIG_MAX_PROFILES) {
+					log_err("config: %s:%zu: profile name '%s' is invalid or repeated",
+					    path, lineno, name);
+					bad = 1;
+					pr = NULL;
+					d = NULL;
+					continue;
+				}
+				pr = &c->profiles[c->nprofiles++];
+				profile_defaults(pr, name);
+				d = NULL;
+				continue;
+			}
 			if (sscanf(line, "[directory %63[^] ]]", name) != 1 || line[strlen(line) - 1] != ']') {
-				log_err("config: %s:%zu: expected [directory NAME]", path, lineno);
+				log_err("config: %s:%zu: expected [directory NAME] or [profile NAME]", path, lineno);
 				bad = 1;
 				continue;
 			}
+			pr = NULL;
 			if (!valid_dir_name(name)) {
 				log_err("config: %s:%zu: directory name '%s': use 1-32 of a-z 0-9 -",
 				    path, lineno, name);
@@ -551,18 +714,19 @@ acme_config_load(const char *path, struct acme_config **out)
 		*eq = '\0';
 		key = trim(line);
 		val = trim(eq + 1);
-		keys = d ? dir_keys : global_keys;
+		keys = pr ? profile_keys : d ? dir_keys : global_keys;
+		base = pr ? (void *)pr : d ? (void *)d : (void *)c;
 		for (k = keys; k->name; k++)
 			if (!strcmp(k->name, key))
 				break;
 		if (k->name == NULL) {
 			log_err("config: %s:%zu: unknown %s setting '%s'", path, lineno,
-			    d ? "directory" : "global", key);
+			    pr ? "profile" : d ? "directory" : "global", key);
 			bad = 1;
 			continue;
 		}
 		why = NULL;
-		if (set_key(k, d ? (void *)d : (void *)c, val, &why) < 0) {
+		if (set_key(k, base, val, &why) < 0) {
 			log_err("config: %s:%zu: %s: %s", path, lineno, key, why ? why : "invalid");
 			bad = 1;
 		}
@@ -595,6 +759,9 @@ acme_config_free(struct acme_config *c)
 	for (i = 0; i < c->ndir; i++)
 		free_keys(dir_keys, &c->dir[i]);
 	free(c->dir);
+	for (i = 0; i < c->nprofiles; i++)
+		free_keys(profile_keys, &c->profiles[i]);
+	free(c->profiles);
 	free_keys(global_keys, c);
 	free(c->path);
 	free(c);

@@ -14,6 +14,28 @@
 #include "core/keypol.h"
 
 #define ACME_DIR_NAME_MAX 32
+#define ACME_MAX_PROFILES 16
+
+enum acme_profile_ku {
+	PROFILE_KU_DIGITAL_SIGNATURE = 1u << 0,
+	PROFILE_KU_KEY_ENCIPHERMENT = 1u << 1,   /* applied to RSA subject keys only */
+};
+enum acme_profile_eku {
+	PROFILE_EKU_SERVER_AUTH = 1u << 0,
+	PROFILE_EKU_CLIENT_AUTH = 1u << 1,
+};
+
+/* A certificate profile (draft-ietf-acme-profiles): what a certificate
+ * issued under it contains. Defined in "[profile NAME]" sections and offered
+ * by directories that list it. */
+struct acme_profile {
+	char name[ACME_DIR_NAME_MAX + 1];
+	char *description;          /* shown in meta.profiles */
+	int64_t lifetime;
+	unsigned key_usage;         /* enum acme_profile_ku */
+	unsigned ext_key_usage;     /* enum acme_profile_eku */
+	unsigned identifiers;       /* bits: 1 << STORE_IDENT_DNS, 1 << STORE_IDENT_IP */
+};
 
 struct acme_dir_config {
 	char name[ACME_DIR_NAME_MAX + 1];   /* [a-z0-9-] */
@@ -41,6 +63,13 @@ struct acme_dir_config {
 	struct acme_keypol cert_keys;
 	char *crl_url;              /* put in certificates as the CRL distribution point */
 	char *aia_url;              /* AIA caIssuers */
+	size_t nprofile_name;
+	char **profile_name;        /* "profiles": names of [profile] sections offered */
+	char *default_profile_name;
+	size_t nprofile;
+	const struct acme_profile *profile[ACME_MAX_PROFILES];   /* resolved */
+	const struct acme_profile *default_profile;   /* NULL when none are offered */
+	struct acme_profile implicit;   /* without profiles: from cert_lifetime */
 };
 
 struct acme_config {
@@ -59,6 +88,8 @@ struct acme_config {
 	int64_t lease;              /* a validation in flight is leased this long */
 	int validator_inflight;     /* validations in flight at once */
 	int64_t nonce_lifetime;     /* informational: window is counted in nonces */
+	size_t nprofiles;
+	struct acme_profile *profiles;
 	size_t ndir;
 	struct acme_dir_config *dir;
 	const struct acme_dir_config *default_dir;   /* the one named "default", or the first */
@@ -71,6 +102,11 @@ void acme_config_free(struct acme_config *c);
 
 /* The directory called name, or NULL. */
 const struct acme_dir_config *acme_config_dir(const struct acme_config *c, const char *name);
+
+/* The profile of directory d called name (NULL: the default), or NULL if d
+ * does not offer it. Without configured profiles, "name" NULL gives the
+ * directory's implicit profile. */
+const struct acme_profile *acme_config_profile(const struct acme_dir_config *d, const char *name);
 
 /* path if absolute, else state_dir/path; caller frees. */
 char *acme_config_path(const struct acme_config *c, const char *path);

@@ -39,6 +39,13 @@ directory_object(const struct acme_dir *d)
 		json_object_object_add(meta, "caaIdentities", arr);
 	}
 	acme_json_add_bool(meta, "externalAccountRequired", c->eab_required);
+	if (c->nprofile > 0) {
+		struct json_object *pr = json_object_new_object();
+		for (i = 0; i < c->nprofile; i++)
+			acme_json_add_str(pr, c->profile[i]->name, c->profile[i]->description ?
+			    c->profile[i]->description : c->profile[i]->name);
+		json_object_object_add(meta, "profiles", pr);
+	}
 	json_object_object_add(o, "meta", meta);
 	return o;
 }

@@ -63,7 +63,7 @@ names_match(const struct store_order *o, const struct acme_csr *csr, char *why, 
 }
 
 static enum store_err
-issue(struct finalize *f, struct store_txn *t)
+issue(struct finalize *f, struct store_txn *t, const struct acme_profile *prof)
 {
 	struct acme_rq *rq = f->rq;
 	const struct acme_dir_config *c = rq->dir->cfg;
@@ -95,9 +95,11 @@ issue(struct finalize *f, struct store_txn *t)
 	ip.nname = o->nident;
 	ip.name = names;
 	ip.not_before = o->not_before ? o->not_before : rq->now - BACKDATE;
-	ip.not_after = o->not_after ? o->not_after : rq->now + c->cert_lifetime;
-	ip.key_usage = CA_KU_DIGITAL_SIGNATURE | CA_KU_KEY_ENCIPHERMENT;
-	ip.ext_key_usage = CA_EKU_SERVER_AUTH | CA_EKU_CLIENT_AUTH;
+	ip.not_after = o->not_after ? o->not_after : rq->now + prof->lifetime;
+	ip.key_usage = ((prof->key_usage & PROFILE_KU_DIGITAL_SIGNATURE) ? CA_KU_DIGITAL_SIGNATURE : 0) |
+	    ((prof->key_usage & PROFILE_KU_KEY_ENCIPHERMENT) ? CA_KU_KEY_ENCIPHERMENT : 0);
+	ip.ext_key_usage = ((prof->ext_key_usage & PROFILE_EKU_SERVER_AUTH) ? CA_EKU_SERVER_AUTH : 0) |
+	    ((prof->ext_key_usage & PROFILE_EKU_CLIENT_AUTH) ? CA_EKU_CLIENT_AUTH : 0);
 	ip.crl_url = c->crl_url;
 	ip.aia_issuer_url = c->aia_url;
 	ip.serial = serial;
@@ -148,6 +150,7 @@ finalize_txn(struct store_txn *t, void *arg)
 {
 	struct finalize *f = arg;
 	struct acme_rq *rq = f->rq;
+	const struct acme_profile *prof;
 	enum store_status st;
 	enum store_err e;
 	char *err = NULL;
@@ -172,7 +175,14 @@ finalize_txn(struct store_txn *t, void *arg)
 		f->refused = PROB_BAD_CSR;
 		return STORE_OK;
 	}
-	return issue(f, t);
+	/* PRF-06: the profile may have been withdrawn since the order was made. */
+	if ((prof = acme_config_profile(rq->dir->cfg, f->order.profile)) == NULL) {
+		f->refused = PROB_INVALID_PROFILE;
+		snprintf(f->why, sizeof(f->why), "this directory no longer issues under profile %s",
+		    f->order.profile);
+		return STORE_OK;
+	}
+	return issue(f, t, prof);
 }
 
 struct thumb_known {

@@ -16,6 +16,7 @@
 
 struct order_req {
 	struct acme_rq *rq;
+	const struct acme_profile *profile;
 	size_t nident;
 	struct acme_ident *ident;
 	int64_t not_before, not_after;
@@ -95,6 +96,34 @@ parse_time_field(struct acme_rq *rq, const char *key, int64_t *out)
 	return 0;
 }
 
+/* The profile asked for, or the directory's default (draft-ietf-acme-profiles). */
+static int
+choose_profile(struct order_req *or)
+{
+	struct acme_rq *rq = or->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct json_object *v = acme_json_get(rq->jws.payload_json, "profile");
+	size_t i;
+
+	if (v == NULL) {
+		or->profile = acme_config_profile(c, NULL);
+	} else {
+		if (!json_object_is_type(v, json_type_string))
+			return acme_problem_set(&rq->prob, PROB_MALFORMED, "profile must be a string");
+		if (c->nprofile == 0 ||
+		    (or->profile = acme_config_profile(c, json_object_get_string(v))) == NULL)
+			return acme_problem_set(&rq->prob, PROB_INVALID_PROFILE,
+			    "this directory does not offer a profile named \"%.64s\"",
+			    json_object_get_string(v));
+	}
+	for (i = 0; i < or->nident; i++)
+		if (!(or->profile->identifiers & (1u << or->ident[i].type)))
+			return acme_problem_set(&rq->prob, PROB_INVALID_PROFILE,
+			    "profile %s does not allow %s identifiers", or->profile->name,
+			    acme_ident_type_name(or->ident[i].type));
+	return 0;
+}
+
 static int
 check_validity(struct order_req *or)
 {
@@ -106,7 +135,7 @@ check_validity(struct order_req *or)
 	    parse_time_field(rq, "notAfter", &or->not_after) < 0)
 		return -1;
 	nb = or->not_before ? or->not_before : rq->now;
-	na = or->not_after ? or->not_after : nb + c->cert_lifetime;
+	na = or->not_after ? or->not_after : nb + or->profile->lifetime;
 	if (or->not_before && or->not_before < rq->now - 86400)
 		return acme_problem_set(&rq->prob, PROB_MALFORMED,
 		    "notBefore is more than a day in the past");
@@ -250,7 +279,7 @@ acme_h_new_order(struct acme_rq *rq)
 	if (rq->jws.payload_json == NULL)
 		return acme_problem_set(&rq->prob, PROB_MALFORMED, "newOrder needs a JSON object payload");
 	if (parse_identifiers(&or, acme_json_get(rq->jws.payload_json, "identifiers")) < 0 ||
-	    check_validity(&or) < 0)
+	    choose_profile(&or) < 0 || check_validity(&or) < 0)
 		goto out;
 
 	if (store_new_id(o->id) != STORE_OK) {
@@ -264,6 +293,10 @@ acme_h_new_order(struct acme_rq *rq)
 	o->expires = rq->now + c->order_lifetime;
 	o->not_before = or.not_before;
 	o->not_after = or.not_after;
+	if (or.profile->name[0] != '\0' && (o->profile = strdup(or.profile->name)) == NULL) {
+		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
+		goto out;
+	}
 	o->nident = or.nident;
 	if ((o->ident = calloc(or.nident, sizeof(*o->ident))) == NULL ||
 	    (o->authz = calloc(or.nident, sizeof(*o->authz))) == NULL) {

@@ -113,6 +113,44 @@ test_refused(void **state)
 }
 
 static void
+test_profiles(void **state)
+{
+	struct acme_config *c = load("base_url = https://x\n"
+	    "[profile tlsserver]\ndescription = 90 days\nlifetime = 90d\n"
+	    "[profile shortlived]\nlifetime = 160h\next_key_usage = serverAuth clientAuth\n"
+	    "identifiers = dns\n"
+	    "[directory default]\nca_cert = a\nca_key = b\nprofiles = tlsserver shortlived\n"
+	    "default_profile = shortlived\n"
+	    "[directory plain]\nca_cert = a\nca_key = b\ncert_lifetime = 2d\n");
+	const struct acme_dir_config *d;
+	const struct acme_profile *p;
+
+	(void)state;
+	assert_non_null(c);
+	d = acme_config_dir(c, "default");
+	assert_int_equal(d->nprofile, 2);
+	p = acme_config_profile(d, NULL);
+	assert_string_equal(p->name, "shortlived");
+	assert_int_equal(p->lifetime, 160 * 3600);
+	assert_int_equal(p->ext_key_usage, PROFILE_EKU_SERVER_AUTH | PROFILE_EKU_CLIENT_AUTH);
+	assert_int_equal(p->identifiers, 1u << STORE_IDENT_DNS);
+	p = acme_config_profile(d, "tlsserver");
+	assert_string_equal(p->description, "90 days");
+	assert_null(acme_config_profile(d, "nope"));
+	d = acme_config_dir(c, "plain");
+	p = acme_config_profile(d, NULL);
+	assert_int_equal(p->lifetime, 2 * 86400);
+	assert_null(acme_config_profile(d, "tlsserver"));
+	acme_config_free(c);
+	/* Unknown profile name, and a default that is not offered. */
+	assert_null(load("base_url = https://x\n[directory d]\nca_cert = a\nca_key = b\nprofiles = x\n"));
+	assert_null(load("base_url = https://x\n[profile p]\n[directory d]\nca_cert = a\n"
+	    "ca_key = b\nprofiles = p\ndefault_profile = q\n"));
+	assert_null(load("base_url = https://x\n[profile p]\nlifetime = 400d\n[directory d]\n"
+	    "ca_cert = a\nca_key = b\nprofiles = p\n"));
+}
+
+static void
 test_duration(void **state)
 {
 	(void)state;
@@ -133,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_minimal_and_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_duration),
 	};
 	acme_log_open("test", "stderr");
