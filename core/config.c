@@ -37,6 +37,8 @@ enum cfg_type {
 	CT_KU,         /* unsigned enum acme_profile_ku bits */
 	CT_EKU,        /* unsigned enum acme_profile_eku bits */
 	CT_IDTYPES,    /* unsigned bits of 1 << STORE_IDENT_* */
+	CT_REASONS,    /* unsigned bits of 1 << RFC 5280 reason code */
+	CT_PATHLIST,   /* like CT_LIST, each made absolute against state_dir */
 };
 
 struct cfg_key {
@@ -56,6 +58,7 @@ static const struct cfg_key global_keys[] = {
 	{ "log", CT_STR, G(log), 0, 0, 0 },
 	{ "log_level", CT_LOGLEVEL, G(log_level), 0, 0, 0 },
 	{ "workers", CT_INT, G(workers), 0, 1, 256 },
+	{ "orders_per_page", CT_INT, G(orders_per_page), 0, 1, 1000 },
 	{ "max_body", CT_SIZE, G(max_body), 0, 1024, 1024 * 1024 },
 	{ "resolver", CT_STR, G(resolver), 0, 0, 0 },
 	{ "http01_port", CT_INT, G(http01_port), 0, 1, 65535 },
@@ -89,6 +92,10 @@ static const struct cfg_key dir_keys[] = {
 	{ "challenges", CT_CHALLENGES, D(challenges), 0, 0, 0 },
 	{ "account_keys", CT_KEYPOL, D(account_keys), 0, 0, 0 },
 	{ "cert_keys", CT_KEYPOL, D(cert_keys), 0, 0, 0 },
+	{ "revocation_reasons", CT_REASONS, D(revocation_reasons), 0, 0, 0 },
+	{ "crl_lifetime", CT_DURATION, D(crl_lifetime), 0, 3600, 366LL * 86400 },
+	{ "crl_refresh", CT_DURATION, D(crl_refresh), 0, 60, 366LL * 86400 },
+	{ "ca_alt_chains", CT_PATHLIST, D(alt_chain), D(nalt_chain), 0, 0 },
 	{ "crl_url", CT_URL, D(crl_url), 0, 0, 0 },
 	{ "aia_url", CT_URL, D(aia_url), 0, 0, 0 },
 	{ "profiles", CT_LIST, D(profile_name), D(nprofile_name), 0, 0 },
@@ -199,6 +206,27 @@ static const struct word_bit idtype_words[] = {
 };
 
 #define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* RFC 5280 reason codes, "0 1 4 5"; 7 is unused and never accepted. */
+static int
+parse_reasons(const char *v, unsigned *out)
+{
+	char buf[128], *tok, *save = NULL, *end;
+	unsigned bits = 0;
+	long r;
+
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		r = strtol(tok, &end, 10);
+		if (*end != '\0' || r < 0 || r > 10 || r == 7)
+			return -1;
+		bits |= 1u << r;
+	}
+	*out = bits;
+	return 0;
+}
 
 static int
 parse_loglevel(const char *v, int *out)
@@ -318,7 +346,14 @@ set_key(const struct cfg_key *k, void *base, const char *v, const char **why)
 		}
 		*(int64_t *)p = d;
 		return 0;
+	case CT_REASONS:
+		if (parse_reasons(v, (unsigned *)p) < 0) {
+			*why = "expected reason codes 0-10 except 7";
+			return -1;
+		}
+		return 0;
 	case CT_LIST:
+	case CT_PATHLIST:
 		free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
 		*(char ***)p = NULL;
 		*(size_t *)((char *)base + k->count_off) = 0;
@@ -377,7 +412,7 @@ free_keys(const struct cfg_key *keys, void *base)
 		if (k->type == CT_STR || k->type == CT_PATH || k->type == CT_URL) {
 			free(*(char **)p);
 			*(char **)p = NULL;
-		} else if (k->type == CT_LIST) {
+		} else if (k->type == CT_LIST || k->type == CT_PATHLIST) {
 			free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
 			*(char ***)p = NULL;
 		}
@@ -398,6 +433,10 @@ dir_defaults(struct acme_dir_config *d, const char *name)
 	d->allow_ip = 1;
 	d->allow_wildcard = 1;
 	d->max_identifiers = 100;
+	/* Boulder's subscriber reasons plus affiliationChanged (documented). */
+	d->revocation_reasons = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | (1u << 5);
+	d->crl_lifetime = 7LL * 86400;
+	d->crl_refresh = 3600;
 	d->challenges = (1u << STORE_CH_HTTP01) | (1u << STORE_CH_DNS01) | (1u << STORE_CH_TLSALPN01);
 	keypol_default_account(&d->account_keys);
 	keypol_default_cert(&d->cert_keys);
@@ -590,6 +629,9 @@ finish_config(struct acme_config *c)
 		if (resolve_path(c, &d->ca_cert) < 0 || resolve_path(c, &d->ca_key) < 0 ||
 		    resolve_path(c, &d->ca_chain) < 0 || resolve_path(c, &d->ca_root) < 0)
 			return -1;
+		for (size_t k = 0; k < d->nalt_chain; k++)
+			if (resolve_path(c, &d->alt_chain[k]) < 0)
+				return -1;
 		if (d->ca_cert == NULL || d->ca_key == NULL) {
 			log_err("config: %s: directory %s needs ca_cert and ca_key", c->path, d->name);
 			bad = 1;
@@ -639,6 +681,7 @@ acme_config_load(const char *path, struct acme_config **out)
 		goto out;
 	}
 	c->workers = 2;
+	c->orders_per_page = 100;
 	c->max_body = 64 * 1024;
 	c->http01_port = 80;
 	c->tlsalpn01_port = 443;

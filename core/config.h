@@ -61,6 +61,11 @@ struct acme_dir_config {
 	unsigned challenges;        /* bits: 1 << STORE_CH_* */
 	struct acme_keypol account_keys;
 	struct acme_keypol cert_keys;
+	unsigned revocation_reasons; /* bits 1 << reason code that subscribers may give */
+	int64_t crl_lifetime;       /* nextUpdate - thisUpdate */
+	int64_t crl_refresh;        /* a served CRL older than this is signed afresh */
+	size_t nalt_chain;
+	char **alt_chain;           /* PEM files: alternate chains served after the leaf */
 	char *crl_url;              /* put in certificates as the CRL distribution point */
 	char *aia_url;              /* AIA caIssuers */
 	size_t nprofile_name;
@@ -79,6 +84,7 @@ struct acme_config {
 	char *log;                  /* stderr | syslog | file:/path */
 	int log_level;              /* syslog priority */
 	int workers;
+	int orders_per_page;        /* page size of an account's orders list */
 	size_t max_body;            /* request body limit, bytes */
 	char *resolver;             /* ip:port, or NULL for the system's */
 	int http01_port;

@@ -1,4 +1,5 @@
 /* The per-process context: store, nonces, each directory's CA and URLs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ directory_object(const struct acme_dir *d)
 	static const struct { const char *key, *path; } res[] = {
 		{ "newNonce", "new-nonce" }, { "newAccount", "new-account" },
 		{ "newOrder", "new-order" }, { "revokeCert", "revoke-cert" },
-		{ "keyChange", "key-change" },
+		{ "keyChange", "key-change" }, { "newAuthz", "new-authz" },
+		{ "renewalInfo", "renewal-info" },
 	};
 	size_t i;
 	char *u;
@@ -50,6 +52,31 @@ directory_object(const struct acme_dir *d)
 	return o;
 }
 
+/* A PEM file's text, at most 1 MiB, which must hold a certificate. */
+static char *
+read_pem_file(const char *path)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		log_err("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(1024 * 1024 + 1)) != NULL) {
+		n = fread(buf, 1, 1024 * 1024, f);
+		buf[n] = '\0';
+		if (strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL) {
+			log_err("%s holds no PEM certificate", path);
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 static enum acme_err
 dir_init(struct acme_ctx *ctx, struct acme_dir *d, const struct acme_dir_config *c)
 {
@@ -68,6 +95,11 @@ dir_init(struct acme_ctx *ctx, struct acme_dir *d, const struct acme_dir_config 
 	d->url_prefix_len = strlen(d->url_prefix);
 	if (asprintf(&d->index_link, "<%sdirectory>;rel=\"index\"", d->url_prefix) < 0)
 		return ACME_ENOMEM;
+	if (c->nalt_chain > 0 && (d->alt_pem = calloc(c->nalt_chain, sizeof(char *))) == NULL)
+		return ACME_ENOMEM;
+	for (; d->nalt < c->nalt_chain; d->nalt++)
+		if ((d->alt_pem[d->nalt] = read_pem_file(c->alt_chain[d->nalt])) == NULL)
+			return ACME_ECONFIG;
 	if ((o = directory_object(d)) == NULL)
 		return ACME_ENOMEM;
 	d->directory_json = acme_json_dump(o);
@@ -126,6 +158,9 @@ acme_ctx_free(struct acme_ctx *ctx)
 		free(ctx->dir[i].url_prefix);
 		free(ctx->dir[i].directory_json);
 		free(ctx->dir[i].index_link);
+		for (size_t k = 0; k < ctx->dir[i].nalt; k++)
+			free(ctx->dir[i].alt_pem[k]);
+		free(ctx->dir[i].alt_pem);
 	}
 	free(ctx->dir);
 	for (i = 0; i < ACME_KEYCACHE_SIZE; i++)

@@ -1,4 +1,4 @@
-/* Finalize and certificate download (RFC 8555 sections 7.4, 7.4.2). */
+/* Finalize (RFC 8555 section 7.4). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,67 +278,5 @@ out:
 	csr_clear(&csr);
 	store_cert_free(&f.cert);
 	store_order_free(&f.order);
-	return rc;
-}
-
-struct get_cert {
-	const char *serial;
-	struct store_cert c;
-};
-
-static enum store_err
-get_cert_txn(struct store_txn *t, void *arg)
-{
-	struct get_cert *g = arg;
-
-	store_cert_free(&g->c);
-	return store_cert_get(t, g->serial, &g->c);
-}
-
-int
-acme_h_cert(struct acme_rq *rq, const char *serial)
-{
-	struct get_cert g;
-	enum store_err e;
-	char *leaf = NULL, *body = NULL;
-	int rc = -1;
-
-	memset(&g, 0, sizeof(g));
-	if (acme_auth(rq, AUTH_KID) < 0)
-		return -1;
-	if (rq->jws.payload_len != 0)
-		return acme_problem_set(&rq->prob, PROB_MALFORMED,
-		    "a certificate is fetched with POST-as-GET (empty payload)");
-	g.serial = serial;
-	e = store_txn_run(rq->ctx->store, STORE_TXN_RO, get_cert_txn, &g);
-	if (e == STORE_NOTFOUND) {
-		rc = acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such certificate");
-		goto out;
-	}
-	if (e != STORE_OK) {
-		rc = rq_store_error(rq, e);
-		goto out;
-	}
-	if (strcmp(g.c.acct, rq->acct.id) != 0 || strcmp(g.c.dir, rq->dir->cfg->name) != 0) {
-		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "this certificate belongs to another account");
-		goto out;
-	}
-	if ((leaf = ca_der_to_pem(g.c.der, g.c.der_len)) == NULL ||
-	    asprintf(&body, "%s%s", leaf, g.c.chain ? g.c.chain : "") < 0) {
-		body = NULL;
-		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
-		goto out;
-	}
-	rq->resp->status = 200;
-	/* Exactly this value, no charset: some clients compare the string (CRT-08). */
-	rq->resp->content_type = "application/pem-certificate-chain";
-	rq->resp->body = body;
-	rq->resp->body_len = strlen(body);
-	body = NULL;
-	rc = 0;
-out:
-	free(leaf);
-	free(body);
-	store_cert_free(&g.c);
 	return rc;
 }

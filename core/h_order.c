@@ -12,16 +12,18 @@
 #include "core/json.h"
 #include "core/log.h"
 
-#define ORDERS_PAGE 100
-
 struct order_req {
 	struct acme_rq *rq;
 	const struct acme_profile *profile;
 	size_t nident;
 	struct acme_ident *ident;
 	int64_t not_before, not_after;
+	const char *replaces;         /* ARI id of the certificate this order replaces */
 	struct store_order order;     /* built by the transaction */
 	size_t nready;                /* authorizations already valid (reused) */
+	enum acme_prob refused;       /* set by the transaction when it refuses */
+	int refused_status;
+	char why[200];
 };
 
 /* Parse and normalise the identifiers; several bad ones give one problem
@@ -210,54 +212,146 @@ reuse_cb(const char *id, void *arg)
 	return stop;
 }
 
+/*
+ * The authorization for one identifier: a valid one of this account that
+ * lasts at least until min_expires (ORD-24..26), else a new pending one.
+ * *reused tells which.
+ */
+static enum store_err
+authz_for(struct store_txn *t, struct acme_rq *rq, const struct acme_ident *id,
+    int64_t min_expires, store_id out, int *reused)
+{
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct store_authz z;
+	struct reuse_find rf;
+	struct store_ident sid;
+	enum store_err e;
+	size_t k;
+
+	*reused = 0;
+	sid.type = id->type;
+	sid.value = (char *)(id->wildcard ? id->value + 2 : id->value);
+	memset(&rf, 0, sizeof(rf));
+	rf.t = t;
+	rf.wildcard = id->wildcard;
+	rf.min_expires = min_expires;
+	if (c->authz_reuse > 0 &&
+	    (e = store_authz_by_ident(t, rq->acct.id, &sid, 16, reuse_cb, &rf)) != STORE_OK)
+		return e;
+	if (rf.found[0] != '\0') {
+		memcpy(out, rf.found, sizeof(store_id));
+		*reused = 1;
+		return STORE_OK;
+	}
+	memset(&z, 0, sizeof(z));
+	if ((e = store_new_id(z.id)) != STORE_OK)
+		return e;
+	memcpy(z.acct, rq->acct.id, sizeof(z.acct));
+	snprintf(z.dir, sizeof(z.dir), "%s", c->name);
+	z.ident = sid;
+	z.wildcard = (uint8_t)id->wildcard;
+	z.status = STORE_ST_PENDING;
+	z.created = rq->now;
+	z.expires = rq->now + c->authz_lifetime;
+	offer_challenges(c, id, &z);
+	for (k = 0; k < z.nchall; k++)
+		if ((e = new_token(z.chall[k].token)) != STORE_OK)
+			return e;
+	if ((e = store_authz_put(t, &z, STORE_PUT_CREATE)) != STORE_OK)
+		return e;
+	memcpy(out, z.id, sizeof(store_id));
+	return STORE_OK;
+}
+
+/* RFC 9773 section 5: the replaced certificate is this account's, shares an
+ * identifier, and is not already replaced by an order that is still alive. */
+static enum store_err
+check_replaces(struct store_txn *t, struct order_req *or)
+{
+	struct acme_rq *rq = or->rq;
+	struct store_cert c;
+	struct store_order prev, *o = &or->order;
+	char serial[STORE_SERIAL_MAX + 1], *err = NULL;
+	enum store_err e;
+	size_t i, j;
+	int shared = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&prev, 0, sizeof(prev));
+	e = store_cert_by_ari(t, or->replaces, serial);
+	if (e == STORE_OK)
+		e = store_cert_get(t, serial, &c);
+	if (e == STORE_NOTFOUND || (e == STORE_OK && strcmp(c.dir, rq->dir->cfg->name) != 0)) {
+		or->refused = PROB_MALFORMED;
+		snprintf(or->why, sizeof(or->why), "replaces names no certificate of this directory");
+		e = STORE_OK;
+		goto out;
+	}
+	if (e != STORE_OK)
+		goto out;
+	if (strcmp(c.acct, rq->acct.id) != 0) {
+		or->refused = PROB_UNAUTHORIZED;
+		snprintf(or->why, sizeof(or->why), "the replaced certificate belongs to another account");
+		goto out;
+	}
+	if ((e = store_order_get(t, c.order, &prev)) != STORE_OK)
+		goto out;
+	for (i = 0; i < o->nident && !shared; i++)
+		for (j = 0; j < prev.nident; j++)
+			if (o->ident[i].type == prev.ident[j].type &&
+			    strcmp(o->ident[i].value, prev.ident[j].value) == 0)
+				shared = 1;
+	if (!shared) {
+		or->refused = PROB_MALFORMED;
+		snprintf(or->why, sizeof(or->why),
+		    "the order shares no identifier with the certificate it replaces");
+		goto out;
+	}
+	if (c.replaced_by[0] != '\0') {
+		store_order_free(&prev);
+		if ((e = store_order_get(t, c.replaced_by, &prev)) == STORE_OK &&
+		    acme_order_status(t, &prev, rq->now, &err) != STORE_ST_INVALID) {
+			or->refused = PROB_ALREADY_REPLACED;
+			snprintf(or->why, sizeof(or->why), "order %s already replaces this certificate",
+			    c.replaced_by);
+			goto out;
+		}
+		if (e != STORE_OK && e != STORE_NOTFOUND)
+			goto out;
+	}
+	memcpy(c.replaced_by, o->id, sizeof(c.replaced_by));
+	e = store_cert_put(t, &c, 0);
+out:
+	free(err);
+	store_cert_free(&c);
+	store_order_free(&prev);
+	return e;
+}
+
 static enum store_err
 new_order_txn(struct store_txn *t, void *arg)
 {
 	struct order_req *or = arg;
-	struct acme_rq *rq = or->rq;
-	const struct acme_dir_config *c = rq->dir->cfg;
 	struct store_order *o = &or->order;
-	struct store_authz z;
-	struct reuse_find rf;
-	struct store_ident sid;
-	enum store_err e = STORE_OK;
+	enum store_err e;
 	size_t i;
+	int reused;
 
 	or->nready = 0;
+	or->refused = PROB_NONE;
 	o->nauthz = 0;
+	if (or->replaces != NULL) {
+		if ((e = check_replaces(t, or)) != STORE_OK)
+			return e;
+		if (or->refused != PROB_NONE)
+			return STORE_OK;
+	}
 	for (i = 0; i < or->nident; i++) {
-		const struct acme_ident *id = &or->ident[i];
-		sid.type = id->type;
-		sid.value = (char *)(id->wildcard ? id->value + 2 : id->value);
-		memset(&rf, 0, sizeof(rf));
-		rf.t = t;
-		rf.wildcard = id->wildcard;
-		rf.min_expires = o->expires;
-		if (c->authz_reuse > 0 &&
-		    (e = store_authz_by_ident(t, rq->acct.id, &sid, 16, reuse_cb, &rf)) != STORE_OK)
+		if ((e = authz_for(t, or->rq, &or->ident[i], o->expires, o->authz[o->nauthz],
+		    &reused)) != STORE_OK)
 			return e;
-		if (rf.found[0] != '\0') {
-			memcpy(o->authz[o->nauthz++], rf.found, sizeof(store_id));
-			or->nready++;
-			continue;
-		}
-		memset(&z, 0, sizeof(z));
-		if ((e = store_new_id(z.id)) != STORE_OK)
-			return e;
-		memcpy(z.acct, rq->acct.id, sizeof(z.acct));
-		snprintf(z.dir, sizeof(z.dir), "%s", c->name);
-		z.ident = sid;
-		z.wildcard = (uint8_t)id->wildcard;
-		z.status = STORE_ST_PENDING;
-		z.created = rq->now;
-		z.expires = rq->now + c->authz_lifetime;
-		offer_challenges(c, id, &z);
-		for (size_t k = 0; k < z.nchall; k++)
-			if ((e = new_token(z.chall[k].token)) != STORE_OK)
-				return e;
-		if ((e = store_authz_put(t, &z, STORE_PUT_CREATE)) != STORE_OK)
-			return e;
-		memcpy(o->authz[o->nauthz++], z.id, sizeof(store_id));
+		o->nauthz++;
+		or->nready += (size_t)reused;
 	}
 	return store_order_put(t, o, STORE_PUT_CREATE);
 }
@@ -268,6 +362,7 @@ acme_h_new_order(struct acme_rq *rq)
 	const struct acme_dir_config *c = rq->dir->cfg;
 	struct order_req or;
 	struct store_order *o = &or.order;
+	struct json_object *v;
 	enum store_err e;
 	size_t i;
 	int rc = -1;
@@ -281,6 +376,14 @@ acme_h_new_order(struct acme_rq *rq)
 	if (parse_identifiers(&or, acme_json_get(rq->jws.payload_json, "identifiers")) < 0 ||
 	    choose_profile(&or) < 0 || check_validity(&or) < 0)
 		goto out;
+	if ((v = acme_json_get(rq->jws.payload_json, "replaces")) != NULL) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !acme_ari_id_ok(json_object_get_string(v))) {
+			rc = acme_problem_set(&rq->prob, PROB_MALFORMED, "replaces is not a renewalInfo id");
+			goto out;
+		}
+		or.replaces = json_object_get_string(v);
+	}
 
 	if (store_new_id(o->id) != STORE_OK) {
 		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "no randomness");
@@ -307,9 +410,17 @@ acme_h_new_order(struct acme_rq *rq)
 		o->ident[i].type = or.ident[i].type;
 		o->ident[i].value = or.ident[i].value;     /* borrowed; unset before the free */
 	}
+	if (or.replaces != NULL && (o->replaces = strdup(or.replaces)) == NULL) {
+		rc = acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");
+		goto out;
+	}
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_order_txn, &or);
 	if (e != STORE_OK) {
 		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (or.refused != PROB_NONE) {
+		rc = acme_problem_set(&rq->prob, or.refused, "%s", or.why);
 		goto out;
 	}
 	log_info("order %s created by account %s (%zu identifiers)", o->id, o->acct, o->nident);
@@ -396,6 +507,7 @@ acme_h_order(struct acme_rq *rq, const char *id)
 }
 
 struct list_orders {
+	size_t page;
 	const char *acct;
 	const char *after;
 	int64_t now;
@@ -415,7 +527,7 @@ list_cb(const char *id, void *arg)
 	enum store_status st;
 	char *err = NULL, *u;
 
-	if (lo->count == ORDERS_PAGE) {
+	if (lo->count == lo->page) {
 		lo->more = 1;
 		return 1;
 	}
@@ -446,7 +558,7 @@ list_orders_txn(struct store_txn *t, void *arg)
 	lo->count = 0;
 	lo->more = 0;
 	lo->last[0] = '\0';
-	return store_orders_by_account(t, lo->acct, lo->after, ORDERS_PAGE + 1, list_cb, lo);
+	return store_orders_by_account(t, lo->acct, lo->after, lo->page + 1, list_cb, lo);
 }
 
 int
@@ -471,6 +583,7 @@ acme_h_orders(struct acme_rq *rq, const char *id)
 		snprintf(after, sizeof(after), "%s", q + 7);
 	}
 	memset(&lo, 0, sizeof(lo));
+	lo.page = (size_t)rq->ctx->cfg->orders_per_page;
 	lo.acct = id;
 	lo.after = after;
 	lo.now = rq->now;
@@ -487,4 +600,66 @@ acme_h_orders(struct acme_rq *rq, const char *id)
 	json_object_object_add(body, "orders", lo.arr);
 	rq_json(rq, 200, body);
 	return 0;
+}
+
+struct new_authz {
+	struct acme_rq *rq;
+	const struct acme_ident *id;
+	store_id authz;
+	int reused;
+	struct store_authz z;
+};
+
+static enum store_err
+new_authz_txn(struct store_txn *t, void *arg)
+{
+	struct new_authz *na = arg;
+	enum store_err e;
+
+	store_authz_free(&na->z);
+	if ((e = authz_for(t, na->rq, na->id, na->rq->now, na->authz, &na->reused)) != STORE_OK)
+		return e;
+	return store_authz_get(t, na->authz, &na->z);
+}
+
+/* Pre-authorization (RFC 8555 section 7.4.1). */
+int
+acme_h_new_authz(struct acme_rq *rq)
+{
+	const struct acme_dir_config *c = rq->dir->cfg;
+	struct acme_ident id;
+	struct new_authz na;
+	enum acme_prob pt;
+	enum store_err e;
+	char why[320];
+	int rc = -1;
+
+	memset(&na, 0, sizeof(na));
+	if (acme_auth(rq, AUTH_KID) < 0)
+		return -1;
+	if (rq->jws.payload_json == NULL)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED, "newAuthz needs a JSON object payload");
+	if (acme_ident_parse(acme_json_get(rq->jws.payload_json, "identifier"), &id, &pt, why,
+	    sizeof(why)) < 0)
+		return acme_problem_set(&rq->prob, pt == PROB_REJECTED_IDENTIFIER ? PROB_MALFORMED : pt,
+		    "%s", why);
+	if (id.wildcard)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "wildcard identifiers cannot be pre-authorized; use newOrder");
+	if (id.type == STORE_IDENT_IP && !c->allow_ip)
+		return acme_problem_status(&rq->prob, PROB_REJECTED_IDENTIFIER, 403,
+		    "this directory does not issue for IP addresses");
+	na.rq = rq;
+	na.id = &id;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_authz_txn, &na);
+	if (e != STORE_OK) {
+		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	rq_location(rq, "%sauthz/%s", rq->dir->url_prefix, na.z.id);
+	rq_json(rq, na.reused ? 200 : 201, acme_view_authz(rq->dir, &na.z, rq->now));
+	rc = 0;
+out:
+	store_authz_free(&na.z);
+	return rc;
 }

@@ -29,6 +29,8 @@ struct acme_dir {
 	size_t url_prefix_len;
 	char *directory_json;     /* the directory object, built once */
 	char *index_link;         /* "<...directory>;rel=\"index\"" */
+	size_t nalt;
+	char **alt_pem;           /* alternate chains (PEM), served at cert/<serial>/<n> */
 };
 
 /* A verified account key kept per process, so that a request does not parse
@@ -148,6 +150,19 @@ int acme_h_finalize(struct acme_rq *rq, const char *id);
 int acme_h_authz(struct acme_rq *rq, const char *id);
 int acme_h_chall(struct acme_rq *rq, const char *authz, const char *idx);
 int acme_h_cert(struct acme_rq *rq, const char *serial);
+int acme_h_cert_alt(struct acme_rq *rq, const char *serial, const char *n);
+int acme_h_key_change(struct acme_rq *rq);
+int acme_h_new_authz(struct acme_rq *rq);
+int acme_h_revoke(struct acme_rq *rq);
+int acme_h_crl(struct acme_rq *rq);
+int acme_h_issuer(struct acme_rq *rq);
+int acme_h_renewal_info(struct acme_rq *rq, const char *id);
+
+/* --- ARI (core/h_ari.c) --- */
+/* Whether id has the form of a renewalInfo CertID. */
+int acme_ari_id_ok(const char *id);
+/* The suggested renewal window of c. */
+void acme_ari_window(const struct store_cert *c, int64_t now, int64_t *start, int64_t *end);
 
 /* Ring the validator's doorbell. */
 void acme_wake_validator(struct acme_ctx *ctx);

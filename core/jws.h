@@ -60,7 +60,10 @@ struct jws {
 int jws_parse(const unsigned char *body, size_t len, struct jws *out, int allow_mac,
     struct acme_problem *p);
 
-/* Parse a JWS that is itself a JSON value (the keyChange inner JWS, the EAB). */
+/* Parse a JWS that is itself a JSON value (the keyChange inner JWS, the EAB).
+ * The same rules, except that the nonce is never required (RFC 8555 7.3.5
+ * lets the inner keyChange JWS omit it): nonce is NULL when absent and the
+ * caller decides. obj gets a reference; it stays the caller's too. */
 int jws_parse_json(struct json_object *obj, struct jws *out, int allow_mac,
     struct acme_problem *p);
 

@@ -22,23 +22,31 @@ struct route {
 	const char *name;         /* first path segment */
 	enum route_kind kind;     /* how many ids follow */
 	unsigned methods;
+	int dotted;               /* the id may contain '.' (ARI CertIDs) */
 	int (*h0)(struct acme_rq *);
 	int (*h1)(struct acme_rq *, const char *);
 	int (*h2)(struct acme_rq *, const char *, const char *);
 };
 
 static const struct route routes[] = {
-	{ "directory", R_PLAIN, M_GET | M_HEAD | M_POST, acme_h_directory, NULL, NULL },
-	{ "new-nonce", R_PLAIN, M_GET | M_HEAD | M_POST, acme_h_new_nonce, NULL, NULL },
-	{ "new-account", R_PLAIN, M_POST, acme_h_new_account, NULL, NULL },
-	{ "new-order", R_PLAIN, M_POST, acme_h_new_order, NULL, NULL },
-	{ "acct", R_ID, M_POST, NULL, acme_h_account, NULL },
-	{ "orders", R_ID, M_POST, NULL, acme_h_orders, NULL },
-	{ "order", R_ID, M_POST, NULL, acme_h_order, NULL },
-	{ "finalize", R_ID, M_POST, NULL, acme_h_finalize, NULL },
-	{ "authz", R_ID, M_POST, NULL, acme_h_authz, NULL },
-	{ "chall", R_ID2, M_POST, NULL, NULL, acme_h_chall },
-	{ "cert", R_ID, M_POST, NULL, acme_h_cert, NULL },
+	{ "directory", R_PLAIN, M_GET | M_HEAD | M_POST, 0, acme_h_directory, NULL, NULL },
+	{ "new-nonce", R_PLAIN, M_GET | M_HEAD | M_POST, 0, acme_h_new_nonce, NULL, NULL },
+	{ "new-account", R_PLAIN, M_POST, 0, acme_h_new_account, NULL, NULL },
+	{ "new-order", R_PLAIN, M_POST, 0, acme_h_new_order, NULL, NULL },
+	{ "new-authz", R_PLAIN, M_POST, 0, acme_h_new_authz, NULL, NULL },
+	{ "acct", R_ID, M_POST, 0, NULL, acme_h_account, NULL },
+	{ "orders", R_ID, M_POST, 0, NULL, acme_h_orders, NULL },
+	{ "order", R_ID, M_POST, 0, NULL, acme_h_order, NULL },
+	{ "finalize", R_ID, M_POST, 0, NULL, acme_h_finalize, NULL },
+	{ "authz", R_ID, M_POST, 0, NULL, acme_h_authz, NULL },
+	{ "chall", R_ID2, M_POST, 0, NULL, NULL, acme_h_chall },
+	{ "cert", R_ID, M_POST, 0, NULL, acme_h_cert, NULL },
+	{ "cert", R_ID2, M_POST, 0, NULL, NULL, acme_h_cert_alt },
+	{ "key-change", R_PLAIN, M_POST, 0, acme_h_key_change, NULL, NULL },
+	{ "revoke-cert", R_PLAIN, M_POST, 0, acme_h_revoke, NULL, NULL },
+	{ "renewal-info", R_ID, M_GET | M_HEAD, 1, NULL, acme_h_renewal_info, NULL },
+	{ "crl", R_PLAIN, M_GET | M_HEAD, 0, acme_h_crl, NULL, NULL },
+	{ "issuer", R_PLAIN, M_GET | M_HEAD, 0, acme_h_issuer, NULL, NULL },
 };
 
 static unsigned
@@ -111,14 +119,12 @@ dispatch(struct acme_rq *rq)
 	size_t i;
 
 	n = split_path(rq->rest, buf, sizeof(buf), seg);
-	if (n > 0)
-		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-			if (strcmp(routes[i].name, seg[0]) == 0) {
-				r = &routes[i];
-				break;
-			}
-	if (r == NULL || (r->kind == R_PLAIN && n != 1) || (r->kind == R_ID && n != 2) ||
-	    (r->kind == R_ID2 && n != 3))
+	for (i = 0; n > 0 && i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].name, seg[0]) == 0 && (int)routes[i].kind + 1 == n) {
+			r = &routes[i];
+			break;
+		}
+	if (r == NULL)
 		return acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such resource");
 	if ((r->methods & m) == 0) {
 		allow_header(rq->resp, r->methods);
@@ -126,8 +132,9 @@ dispatch(struct acme_rq *rq)
 		    "method %s is not allowed here", rq->req->method);
 	}
 	for (i = 1; i < (size_t)n; i++)
-		if (!acme_id_ok(seg[i], 64))
-			return acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such resource");
+		if (!(r->dotted ? acme_ari_id_ok(seg[i]) : acme_id_ok(seg[i], 64)))
+			return acme_problem_status(&rq->prob, PROB_MALFORMED, r->dotted ? 400 : 404, "%s",
+			    r->dotted ? "not a renewalInfo id" : "no such resource");
 	rq->is_post = (m == M_POST);
 	switch (r->kind) {
 	case R_PLAIN: return r->h0(rq);
