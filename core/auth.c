@@ -111,6 +111,28 @@ load_kid_account(struct acme_rq *rq)
 	return 0;
 }
 
+/*
+ * When the directory requires agreement and the terms changed since the
+ * account agreed, every request but the account update that agrees again
+ * gets userActionRequired with a link to the new terms (RFC 8555 7.3.3).
+ */
+int
+acme_terms_outdated(struct acme_rq *rq)
+{
+	const struct acme_dir_config *c = rq->dir->cfg;
+
+	if (!c->tos_required || c->terms_of_service == NULL)
+		return 0;
+	if (rq->acct.tos_url != NULL && strcmp(rq->acct.tos_url, c->terms_of_service) == 0)
+		return 0;
+	acme_resp_header(rq->resp, "Link", "<%s>;rel=\"terms-of-service\"", c->terms_of_service);
+	acme_problem_set(&rq->prob, PROB_USER_ACTION_REQUIRED,
+	    "the terms of service changed; agree to them by updating the account with "
+	    "termsOfServiceAgreed: true");
+	acme_problem_extra(&rq->prob, "instance", json_object_new_string(c->terms_of_service));
+	return 1;
+}
+
 int
 acme_auth(struct acme_rq *rq, enum auth_key how)
 {
@@ -136,6 +158,8 @@ acme_auth(struct acme_rq *rq, enum auth_key how)
 			return acme_problem_set(&rq->prob, PROB_MALFORMED,
 			    "this request must be signed with a jwk, not a kid");
 		if (load_kid_account(rq) < 0)
+			return -1;
+		if (how != AUTH_KID_ANY_TOS && acme_terms_outdated(rq))
 			return -1;
 		if ((rq->key = acme_account_key(rq->ctx, &rq->acct, &rq->prob)) == NULL)
 			return -1;

@@ -155,12 +155,82 @@ out:
 
 struct update_account {
 	const char *id;
+	const char *tos_url;     /* terms agreed to now, or NULL */
+	int64_t now;
 	char **contact;          /* new contacts, or NULL to keep */
 	size_t ncontact;
 	int set_contact;
 	int deactivate;
 	struct store_account out;
 };
+
+/* Deactivation cancels the account's pending orders and authorizations
+ * (RFC 8555 section 7.3.6); issued certificates stay as they are. */
+#define CANCEL_MAX 1000
+
+struct cancel {
+	struct store_txn *t;
+	int64_t now;
+	enum store_err err;
+};
+
+static enum store_err
+cancel_authz(struct store_txn *t, const char *id)
+{
+	struct store_authz z;
+	enum store_err e;
+
+	memset(&z, 0, sizeof(z));
+	if ((e = store_authz_get(t, id, &z)) == STORE_OK && z.status == STORE_ST_PENDING) {
+		z.status = STORE_ST_DEACTIVATED;
+		z.due = 0;
+		e = store_authz_put(t, &z, 0);
+	}
+	store_authz_free(&z);
+	return e == STORE_NOTFOUND ? STORE_OK : e;
+}
+
+static int
+cancel_cb(const char *id, void *arg)
+{
+	struct cancel *c = arg;
+	struct store_order o;
+	struct acme_problem p;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	memset(&p, 0, sizeof(p));
+	if ((c->err = store_order_get(c->t, id, &o)) != STORE_OK)
+		goto out;
+	if (o.status != STORE_ST_PENDING || o.expires <= c->now)
+		goto out;
+	for (i = 0; i < o.nauthz && c->err == STORE_OK; i++)
+		c->err = cancel_authz(c->t, o.authz[i]);
+	if (c->err != STORE_OK)
+		goto out;
+	acme_problem_set(&p, PROB_UNAUTHORIZED, "the account was deactivated");
+	free(o.error);
+	o.error = acme_problem_json(&p);
+	o.status = STORE_ST_INVALID;
+	c->err = store_order_put(c->t, &o, 0);
+out:
+	acme_problem_clear(&p);
+	store_order_free(&o);
+	return c->err != STORE_OK;
+}
+
+static enum store_err
+cancel_pending(struct store_txn *t, const char *acct, int64_t now)
+{
+	struct cancel c;
+	enum store_err e;
+
+	c.t = t;
+	c.now = now;
+	c.err = STORE_OK;
+	e = store_orders_by_account(t, acct, NULL, CANCEL_MAX, cancel_cb, &c);
+	return e != STORE_OK ? e : c.err;
+}
 
 static enum store_err
 update_account_txn(struct store_txn *t, void *arg)
@@ -175,7 +245,9 @@ update_account_txn(struct store_txn *t, void *arg)
 		return e;
 	if (u->out.status != STORE_ST_VALID)
 		return STORE_OK;        /* the caller refuses; nothing written */
-	if (u->set_contact || u->deactivate) {
+	if (u->deactivate && (e = cancel_pending(t, u->id, u->now)) != STORE_OK)
+		return e;
+	if (u->set_contact || u->deactivate || u->tos_url != NULL) {
 		old = u->out.contact;
 		nold = u->out.ncontact;
 		if (u->set_contact) {
@@ -184,6 +256,12 @@ update_account_txn(struct store_txn *t, void *arg)
 		}
 		if (u->deactivate)
 			u->out.status = STORE_ST_DEACTIVATED;
+		if (u->tos_url != NULL) {
+			free(u->out.tos_url);
+			if ((u->out.tos_url = strdup(u->tos_url)) == NULL)
+				return STORE_NOMEM;
+			u->out.tos_agreed = u->now;
+		}
 		e = store_account_put(t, &u->out, 0);
 		u->out.contact = old;   /* keep ownership straight for the free */
 		u->out.ncontact = nold;
@@ -200,19 +278,28 @@ acme_h_account(struct acme_rq *rq, const char *id)
 	struct json_object *v;
 	const char *status;
 	enum store_err e;
-	int rc = -1;
+	int rc = -1, tos = 0;
 	size_t i;
 
 	memset(&u, 0, sizeof(u));
-	if (acme_auth(rq, AUTH_KID) < 0)
+	if (acme_auth(rq, AUTH_KID_ANY_TOS) < 0)
 		return -1;
 	if (strcmp(rq->acct.id, id) != 0)
 		return acme_problem_set(&rq->prob, PROB_UNAUTHORIZED,
 		    "the request is not signed by this account's key");
+	u.id = id;
+	u.now = rq->now;
+	if (payload_bool(rq, "termsOfServiceAgreed", &tos) < 0)
+		return -1;
+	if (tos && rq->dir->cfg->terms_of_service != NULL)
+		u.tos_url = rq->dir->cfg->terms_of_service;
+	/* Until it agrees to changed terms, an account may only agree or leave. */
+	if (u.tos_url == NULL && !(rq->jws.payload_json != NULL &&
+	    acme_json_get(rq->jws.payload_json, "status") != NULL) && acme_terms_outdated(rq))
+		return -1;
 	if (rq->jws.payload_json == NULL)
 		return reply_account(rq, 200, &rq->acct);
 
-	u.id = id;
 	if ((v = acme_json_get(rq->jws.payload_json, "status")) != NULL) {
 		status = json_object_get_string(v);
 		if (!json_object_is_type(v, json_type_string) || strcmp(status, "deactivated") != 0)

@@ -103,10 +103,18 @@ enum acme_err acme_nonce_new(struct acme_ctx *ctx, char out[24]);
 int acme_nonce_check(struct acme_ctx *ctx, const char *nonce, struct acme_problem *p);
 
 /* --- request authentication (core/auth.c) --- */
-enum auth_key { AUTH_KID, AUTH_JWK, AUTH_EITHER };
+enum auth_key {
+	AUTH_KID,
+	AUTH_JWK,
+	AUTH_EITHER,
+	AUTH_KID_ANY_TOS,   /* kid, even if the account has not agreed to the current terms */
+};
 /* Check Content-Type, parse and verify the JWS, consume the nonce, and for
  * kid requests load the account (valid) into rq->acct. 0 or -1 (problem set). */
 int acme_auth(struct acme_rq *rq, enum auth_key how);
+/* Whether the account of rq must agree to changed terms first; if so, sets
+ * userActionRequired (with the terms link) and returns 1. */
+int acme_terms_outdated(struct acme_rq *rq);
 /* The account's key, from the per-process cache. Borrowed. */
 EVP_PKEY *acme_account_key(struct acme_ctx *ctx, const struct store_account *a,
     struct acme_problem *p);
