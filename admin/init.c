@@ -150,7 +150,7 @@ make_pki(const char *state, const struct init_opts *o)
 	X509 *rc = NULL, *ic = NULL, *tc = NULL;
 	const char *dns[MAX_TLS_NAMES + 1], *ips[MAX_TLS_NAMES + 2];
 	size_t ndns = 0, nip = 0, i;
-	char path[PATH_MAX], cn[128], host[64] = "localhost";
+	char path[PATH_MAX + 64], cn[128], host[64] = "localhost";
 	X509 *chain[2];
 	int ret = -1;
 

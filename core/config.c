@@ -423,7 +423,7 @@ static void
 dir_defaults(struct acme_dir_config *d, const char *name)
 {
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->name, sizeof(d->name), "%.32s", name);
 	d->cert_lifetime = 24 * 3600;
 	d->cert_lifetime_max = 90LL * 86400;
 	d->order_lifetime = 24 * 3600;
@@ -446,7 +446,7 @@ static void
 profile_defaults(struct acme_profile *p, const char *name)
 {
 	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->name, sizeof(p->name), "%.32s", name);
 	p->lifetime = 90LL * 86400;
 	p->key_usage = PROFILE_KU_DIGITAL_SIGNATURE | PROFILE_KU_KEY_ENCIPHERMENT;
 	p->ext_key_usage = PROFILE_EKU_SERVER_AUTH;

@@ -373,9 +373,13 @@ extensions(X509_REQ *req, struct acme_csr *c, struct acme_problem *p)
 		case NID_tlsfeature:
 			break;
 		default:
+			/* The profile decides what the certificate holds (PRF-07), so a
+			 * request for anything else is ignored, unless it is critical. */
+			if (!X509_EXTENSION_get_critical(ext))
+				break;
 			OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1);
 			sn = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
-			bad(p, "CSR requests unsupported extension %s%s%s%s", oid,
+			bad(p, "CSR requests unsupported critical extension %s%s%s%s", oid,
 			    sn ? " (" : "", sn ? sn : "", sn ? ")" : "");
 			goto out;
 		}

@@ -31,9 +31,10 @@ struct acme_csr {
  * Ed25519/Ed448); the key passes pol; requested extensions limited to
  * subjectAltName (dNSName, iPAddress only), keyUsage, extendedKeyUsage,
  * basicConstraints without CA:TRUE, and the TLS feature; no IP address in the
- * CN; at most 100 names. Failures: -1 with p set to badCSR (or badPublicKey
- * for a refused key) and a detail naming the rule. 0 on success (caller
- * csr_clear()).
+ * CN; at most 100 names. Failures: -1 with p set to badCSR (a key the policy
+ * refuses too, as FIN-09 has it) and a detail naming the rule; serverInternal
+ * on ENOMEM. 0 on success (caller csr_clear()). A CN must be a DNS name:
+ * another CN (an IP address, "My Server") is refused, not ignored.
  */
 int csr_parse(const unsigned char *der, size_t len, const struct acme_keypol *pol,
     struct acme_csr *out, struct acme_problem *p);

@@ -8,7 +8,6 @@
  * string plus its NUL is never longer than its quoted text, and those texts
  * are disjoint, so len + 1 bytes always suffice and the buffer never moves.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -289,7 +288,6 @@ jp_number(struct jp *j, struct json_object **out)
 			return jp_fail(j, "number too long");
 		memcpy(buf, s, n);
 		buf[n] = '\0';
-		errno = 0;
 		d = strtod(buf, &ep);
 		if (ep != buf + n || !isfinite(d))
 			return jp_fail(j, "number out of range");

@@ -243,6 +243,7 @@ ec_build(const struct jwk_parts *kp, EVP_PKEY **pkey, const char **why)
 	    EVP_PKEY_public_check_quick(chk) <= 0) {
 		ERR_clear_error();
 		*why = "EC point is not on the curve";
+		rc = ACME_EUNSUPPORTED;     /* a refused key: badPublicKey (JWS-15) */
 		goto out;
 	}
 	rc = ACME_OK;

@@ -198,6 +198,9 @@ jws_header(struct jws *j, const struct jws_text *t, int allow_mac, int need_nonc
 		return acme_problem_set(p, PROB_MALFORMED, "JWS \"jwk\" is not an object");
 	if (kid != NULL && !json_object_is_type(kid, json_type_string))
 		return acme_problem_set(p, PROB_MALFORMED, "JWS \"kid\" is not a string");
+	if (allow_mac && kid == NULL)
+		return acme_problem_set(p, PROB_MALFORMED,
+		    "MAC-protected JWS must name its key with \"kid\", not \"jwk\"");
 	j->jwk = jwk;
 	j->kid = kid != NULL ? json_object_get_string(kid) : NULL;
 

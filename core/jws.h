@@ -43,6 +43,8 @@ struct jws {
 	size_t signing_input_len;
 	unsigned char *sig;
 	size_t sig_len;
+	/* signing_input, payload and sig share one allocation: only jws_clear()
+	 * frees them. */
 };
 
 /*

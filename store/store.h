@@ -34,6 +34,15 @@ enum store_err {
 
 const char *store_strerror(enum store_err e);
 
+/*
+ * Where the store's log lines go. fn gets a syslog priority and one line
+ * (no newline, no secrets); NULL, the default, writes "store: line" to
+ * stderr. Set it once, before store_open, e.g. to the core's logger (under
+ * spawn-fcgi stderr is /dev/null).
+ */
+typedef void (*store_log_fn)(int prio, const char *line);
+void store_set_log(store_log_fn fn);
+
 /* ------------------------------------------------------------------ */
 /* Environment                                                          */
 
@@ -282,6 +291,11 @@ enum store_err store_authz_due(struct store_txn *t, int64_t now, size_t max, sto
 
 /* The earliest due time in the queue, or 0 if the queue is empty. */
 enum store_err store_authz_next_due(struct store_txn *t, int64_t *when);
+
+/* Serials of the revoked certificates of directory dir (an index that holds
+ * only revoked certificates, so a CRL costs what it lists). */
+enum store_err store_revoked_by_dir(struct store_txn *t, const char *dir, store_id_fn fn,
+    void *arg);
 
 /* Certificate by ARI CertID text. serial_out gets its serial. */
 enum store_err store_cert_by_ari(struct store_txn *t, const char *ari,
