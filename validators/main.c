@@ -1,0 +1,290 @@
+/*
+ * acme-validator: the daemon that does all outbound network work.
+ *
+ *   acme-validator -c /path/acme.conf [-f]
+ *
+ * One thread, one poll() loop (validators/loop.c) over the wake-up socket,
+ * a signal pipe, libunbound, libcurl's sockets and the tls-alpn-01
+ * connections. SIGTERM/SIGINT: stop leasing, give validations in flight a
+ * short grace, abandon the rest (their leases expire and another attempt is
+ * made), exit 0. SIGHUP: reload the configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "validators/loop.h"
+#include "validators/sched.h"
+#include "validators/val.h"
+
+#define MAINTAIN_MS 5000
+#define DRAIN_MS    3000
+
+static int sig_fd = -1;          /* write end of the signal pipe */
+
+struct daemon {
+	struct acme_config *cfg;
+	struct store *store;
+	char *db_dir;
+	char *wake_path;
+	int wake_fd;
+	int sig_rd;
+	struct val_loop *loop;
+	struct val_engine *eng;
+	struct val_sched *sched;
+	int stop;
+	int reload;
+};
+
+static void
+store_logline(int prio, const char *line)
+{
+	acme_log(prio, "store: %s", line);
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(sig_fd, &b, 1);
+	errno = saved;
+}
+
+static void
+sig_io(void *arg, int fd, short revents)
+{
+	struct daemon *d = arg;
+	unsigned char buf[32];
+	ssize_t n, i;
+
+	(void)revents;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++) {
+			if (buf[i] == SIGHUP)
+				d->reload = 1;
+			else
+				d->stop = 1;
+		}
+}
+
+static void
+wake_io(void *arg, int fd, short revents)
+{
+	struct daemon *d = arg;
+
+	(void)revents;
+	store_wake_drain(fd);
+	val_sched_wake(d->sched);
+}
+
+static enum acme_err
+setup_signals(struct daemon *d)
+{
+	struct sigaction sa;
+	int p[2];
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
+		log_err("pipe: %s", strerror(errno));
+		return ACME_EIO;
+	}
+	d->sig_rd = p[0];
+	sig_fd = p[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return val_loop_watch(d->loop, d->sig_rd, POLLIN, sig_io, d);
+}
+
+static enum acme_err
+open_store(struct daemon *d)
+{
+	enum store_err se;
+
+	if ((se = store_open(d->db_dir, STORE_OPEN_DAEMON, &d->store)) != STORE_OK) {
+		log_err("store %s: %s", d->db_dir, store_strerror(se));
+		d->store = NULL;
+		return ACME_ESTORE;
+	}
+	val_sched_use(d->sched, d->store, d->cfg);
+	return ACME_OK;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct acme_config *n = NULL;
+
+	d->reload = 0;
+	if (acme_config_load(d->cfg->path, &n) != ACME_OK) {
+		log_err("reload: %s has errors; keeping the running configuration", d->cfg->path);
+		return;
+	}
+	if ((n->resolver == NULL) != (d->cfg->resolver == NULL) ||
+	    (n->resolver != NULL && strcmp(n->resolver, d->cfg->resolver) != 0))
+		log_warn("reload: a new resolver takes effect at the next restart");
+	if (strcmp(n->state_dir, d->cfg->state_dir) != 0)
+		log_warn("reload: a new state directory takes effect at the next restart");
+	acme_log_open("acme-validator", n->log);
+	acme_log_level(n->log_level);
+	/* Validations in flight hold copies of what they need from the old one. */
+	val_sched_use(d->sched, d->store, n);
+	acme_config_free(d->cfg);
+	d->cfg = n;
+	log_info("configuration reloaded");
+}
+
+static void
+maintain(struct daemon *d)
+{
+	enum store_err se;
+
+	if (d->store == NULL) {
+		open_store(d);
+		return;
+	}
+	se = store_maintain(d->store);
+	if (se == STORE_RECOVER) {
+		log_err("store needs recovery: reopening");
+		val_sched_use(d->sched, NULL, d->cfg);
+		store_close(d->store);
+		d->store = NULL;
+		open_store(d);
+	} else if (se != STORE_OK) {
+		log_warn("store maintenance: %s", store_strerror(se));
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: acme-validator -c config [-f]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	const char *conf = NULL;
+	int64_t next_maint, drain_end;
+	int ch, fg = 0, wait, rc = 1;
+	char *run_dir = NULL, *conf_abs = NULL;
+
+	memset(&d, 0, sizeof(d));
+	d.wake_fd = d.sig_rd = -1;
+	while ((ch = getopt(argc, argv, "c:fh")) != -1) {
+		switch (ch) {
+		case 'c': conf = optarg; break;
+		case 'f': fg = 1; break;
+		default: usage();
+		}
+	}
+	if (conf == NULL || optind != argc)
+		usage();
+	/* Absolute, so that a reload still finds it after daemon() chdir'd to /. */
+	if ((conf_abs = realpath(conf, NULL)) == NULL) {
+		fprintf(stderr, "acme-validator: %s: %s\n", conf, strerror(errno));
+		goto out;
+	}
+	if (acme_config_load(conf_abs, &d.cfg) != ACME_OK)
+		goto out;
+	acme_log_open("acme-validator", d.cfg->log);
+	acme_log_level(d.cfg->log_level);
+	store_set_log(store_logline);
+	if (!fg) {
+		/* Detach before any handle, thread or lock exists. */
+		if (daemon(0, 0) != 0) {
+			log_err("daemon: %s", strerror(errno));
+			goto out;
+		}
+		if (d.cfg->log == NULL || strcmp(d.cfg->log, "stderr") == 0)
+			acme_log_open("acme-validator", "syslog");
+	}
+	if ((d.db_dir = acme_state_file(d.cfg, "db")) == NULL ||
+	    (d.wake_path = acme_state_file(d.cfg, "run/validator.sock")) == NULL ||
+	    (run_dir = acme_state_file(d.cfg, "run")) == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (mkdir(run_dir, 0755) != 0 && errno != EEXIST) {
+		log_err("mkdir %s: %s", run_dir, strerror(errno));
+		goto out;
+	}
+	if (val_loop_new(&d.loop) != ACME_OK || setup_signals(&d) != ACME_OK)
+		goto out;
+	if (val_engine_new(d.loop, d.cfg->resolver, &d.eng) != ACME_OK ||
+	    val_sched_new(d.eng, &d.sched) != ACME_OK)
+		goto out;
+	if (open_store(&d) != ACME_OK)
+		goto out;
+	if (store_wake_listen(d.wake_path, &d.wake_fd) != STORE_OK) {
+		log_err("wake-up socket %s: cannot listen", d.wake_path);
+		goto out;
+	}
+	if (val_loop_watch(d.loop, d.wake_fd, POLLIN, wake_io, &d) != ACME_OK)
+		goto out;
+	log_info("started: resolver %s, http-01 port %d, tls-alpn-01 port %d, %d in flight",
+	    d.cfg->resolver ? d.cfg->resolver : "system", d.cfg->http01_port,
+	    d.cfg->tlsalpn01_port, d.cfg->validator_inflight);
+
+	next_maint = val_now_ms() + MAINTAIN_MS;
+	while (!d.stop) {
+		wait = val_sched_tick(d.sched);
+		if (next_maint - val_now_ms() < wait)
+			wait = (int)(next_maint - val_now_ms());
+		if (val_loop_once(d.loop, wait < 0 ? 0 : wait) != ACME_OK)
+			goto out;
+		if (d.reload)
+			reload(&d);
+		if (val_now_ms() >= next_maint || val_sched_store_failed(d.sched)) {
+			maintain(&d);
+			next_maint = val_now_ms() + MAINTAIN_MS;
+		}
+	}
+
+	log_info("stopping: %zu validations in flight", val_engine_inflight(d.eng));
+	val_sched_drain(d.sched);
+	drain_end = val_now_ms() + DRAIN_MS;
+	while (val_engine_inflight(d.eng) > 0 && val_now_ms() < drain_end)
+		if (val_loop_once(d.loop, (int)(drain_end - val_now_ms())) != ACME_OK)
+			break;
+	if (val_engine_inflight(d.eng) > 0)
+		log_info("abandoning %zu validations (their leases expire)",
+		    val_engine_inflight(d.eng));
+	rc = 0;
+out:
+	/* The engine first: its callbacks record into the store. */
+	val_engine_free(d.eng);
+	val_sched_free(d.sched);
+	if (d.wake_fd >= 0) {
+		close(d.wake_fd);
+		unlink(d.wake_path);
+	}
+	store_close(d.store);
+	val_loop_free(d.loop);
+	if (d.sig_rd >= 0)
+		close(d.sig_rd);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	free(run_dir);
+	free(conf_abs);
+	free(d.wake_path);
+	free(d.db_dir);
+	acme_config_free(d.cfg);
+	return rc;
+}
