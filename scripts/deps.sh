@@ -7,12 +7,12 @@ PKGS=(
   build-essential pkg-config
   libfcgi-dev libssl-dev libjson-c-dev libdb-dev libcurl4-openssl-dev libunbound-dev
   libcmocka-dev
-  spawn-fcgi nginx lighttpd
+  spawn-fcgi nginx lighttpd lighttpd-mod-openssl
   certbot lego pebble
   openssl curl ca-certificates
   softhsm2 libengine-pkcs11-openssl opensc
   clang libclang-rt-14-dev valgrind
-  python3
+  python3 python3-cryptography python3-requests
 )
 
 missing=()

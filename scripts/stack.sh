@@ -1,0 +1,458 @@
+# shellcheck shell=bash
+#
+# scripts/stack.sh: start and stop the ACME server stack on loopback ports.
+# A library: source it (scripts/run.sh, tests/integration/lib.sh); it sets
+# no shell options of its own. The stack is
+#
+#   nginx or lighttpd (TLS, 127.0.0.1:PORT and [::1]:PORT)
+#     -> STATE/run/fcgi.sock -> acme-fcgi (spawn-fcgi -n; master + workers)
+#   acme-validator (outbound validation)
+#   pebble-challtestsrv (optional: fake DNS for the tests)
+#
+# Functions (each documented where it is defined):
+#   stack_init STATE [--port N] [--resolver IP:PORT] [--http01-port N]
+#              [--tlsalpn01-port N] [--workers N] [--allow-private] ...
+#   stack_start STATE WEBSERVER PORT
+#   stack_stop STATE
+#   stack_alive STATE            (which component died, if one did)
+#   stack_logs STATE [LINES]     (the tail of every log, for a failure report)
+#   stack_valgrind_check STATE
+#   stack_challtestsrv_start [DNS_PORT [MANAGEMENT_PORT]]
+#   stack_challtestsrv_stop
+#
+# Environment:
+#   BUILD           where acme-fcgi, acme-validator and acme-admin are
+#                   (default build/, relative to the repository)
+#   ACME_VALGRIND=1 run acme-fcgi (master and workers) and acme-validator
+#                   under valgrind memcheck; logs in STATE/log/valgrind-*.log
+#   STACK_WORKERS   passed to acme-fcgi as -w (default: acme.conf's workers)
+#   STACK_WAIT      seconds stack_start waits for the directory (30; 180
+#                   under valgrind)
+#   STACK_IPV6=0    do not listen on [::1]
+#
+# Files: STATE/run/<web>.conf (rendered from contrib/<web>/acme.conf.in),
+# STATE/run/stack-<name>.pid (one per process started), STATE/log/*.out
+# (stdout and stderr of each process), the web server's own logs in STATE/log/.
+# Processes are stopped by the pid recorded at start, after checking that the
+# pid still runs the program that was started.
+
+STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK_CTS_PID=
+STACK_CTS_LOG=${STACK_CTS_LOG:-}
+
+stack__say() {
+	echo "stack: $*" >&2
+}
+
+# The build directory, absolute.
+stack__build() {
+	local b=${BUILD:-build}
+	case $b in
+	/*) printf '%s\n' "$b" ;;
+	*) printf '%s\n' "$STACK_ROOT/$b" ;;
+	esac
+}
+
+stack__abs() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "$PWD/$1" ;;
+	esac
+}
+
+stack__valgrind() {
+	[ "${ACME_VALGRIND:-0}" = 1 ]
+}
+
+# stack__wrap STATE NAME: sets STACK__WRAP to the command prefix that runs
+# NAME (under valgrind when ACME_VALGRIND=1).
+stack__wrap() {
+	STACK__WRAP=()
+	if stack__valgrind; then
+		# spawn-fcgi execs without a PATH search.
+		STACK__WRAP=("$(command -v valgrind)" --tool=memcheck --error-exitcode=99 --leak-check=full
+			--show-leak-kinds=definite --errors-for-leak-kinds=definite
+			--log-file="$1/log/valgrind-$2.%p.log")
+	fi
+}
+
+# stack__running PID NAME: PID is alive (not a zombie) and runs NAME.
+stack__running() {
+	local pid=$1 name=$2 stat cmd
+	[ -n "$pid" ] || return 1
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ] || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+	[[ $cmd == *"$name"* ]]
+}
+
+stack__pidfile() { # STATE NAME
+	printf '%s/run/stack-%s.pid\n' "$1" "$2"
+}
+
+stack__save() { # STATE NAME PID
+	printf '%s\n' "$3" >"$(stack__pidfile "$1" "$2")"
+}
+
+stack__pid() { # STATE NAME
+	local f
+	f=$(stack__pidfile "$1" "$2")
+	[ -f "$f" ] && cat "$f"
+}
+
+# The components in stop order: the web server first, so that no request
+# arrives while acme-fcgi drains.
+STACK__NAMES=(nginx lighttpd acme-validator acme-fcgi)
+
+# stack_init STATE [--port N] [--resolver IP:PORT] [--http01-port N]
+#            [--tlsalpn01-port N] [--workers N] [--allow-private]
+#            [--key-type TYPE] [--tls-name NAME]
+# Create a state directory with acme-admin init (configuration, CA, TLS
+# certificate for localhost, store) whose base URL is https://localhost:PORT
+# (PORT default 14443); the other options go to acme-admin init as they are
+# (--allow-private: validation may connect to loopback and private
+# addresses, which a stack on loopback needs). Does nothing when
+# STATE/acme.conf exists.
+stack_init() {
+	if [ $# -lt 1 ]; then
+		stack__say "usage: stack_init STATE [--port N] [--resolver IP:PORT] [--http01-port N] [--tlsalpn01-port N] [--workers N] [--allow-private]"
+		return 2
+	fi
+	local state port=14443 admin
+	local -a args=()
+	state=$(stack__abs "$1")
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--port)
+			[ $# -ge 2 ] || { stack__say "stack_init: --port needs a value"; return 2; }
+			port=$2
+			shift 2
+			;;
+		--resolver | --http01-port | --tlsalpn01-port | --workers | --key-type | --tls-name)
+			[ $# -ge 2 ] || { stack__say "stack_init: $1 needs a value"; return 2; }
+			args+=("$1" "$2")
+			shift 2
+			;;
+		--allow-private)
+			args+=("$1")
+			shift
+			;;
+		*)
+			stack__say "stack_init: unknown option $1"
+			return 2
+			;;
+		esac
+	done
+	if [ -f "$state/acme.conf" ]; then
+		stack__say "$state/acme.conf exists: using it as it is"
+		return 0
+	fi
+	admin=$(stack__build)/acme-admin
+	if [ ! -x "$admin" ]; then
+		stack__say "$admin not found: build it first (make all)"
+		return 1
+	fi
+	"$admin" init --state "$state" --base-url "https://localhost:$port" "${args[@]}"
+}
+
+# stack__render WEB STATE PORT: the web server configuration on stdout.
+stack__render() {
+	local web=$1 state=$2 port=$3 tmpl line mark ipv6=1 root=0 head=1
+	tmpl=$STACK_ROOT/contrib/$web/acme.conf.in
+	[ -f "$tmpl" ] || { stack__say "no template $tmpl"; return 1; }
+	if [ "${STACK_IPV6:-1}" = 0 ] || ! grep -qs '^0\{31\}1 ' /proc/net/if_inet6; then
+		ipv6=0
+	fi
+	[ "$(id -u)" -eq 0 ] && root=1
+	echo "# Generated from contrib/$web/acme.conf.in by scripts/stack.sh: edit the template."
+	while IFS= read -r line || [ -n "$line" ]; do
+		# The template's opening comment documents the template itself.
+		if [ "$head" = 1 ]; then
+			[[ $line == "#"* ]] && continue
+			head=0
+		fi
+		for mark in IPV6 ROOT; do
+			[[ $line == *"# @$mark@"* ]] || continue
+			if [ "$mark" = IPV6 ] && [ "$ipv6" = 0 ]; then continue 2; fi
+			if [ "$mark" = ROOT ] && [ "$root" = 0 ]; then continue 2; fi
+			line=${line%%"# @$mark@"*}
+			line=${line%"${line##*[! ]}"}
+		done
+		line=${line//@STATE@/$state}
+		line=${line//@PORT@/$port}
+		line=${line//@BUILD@/$(stack__build)}
+		printf '%s\n' "$line"
+	done <"$tmpl"
+}
+
+# Warn when the configuration's base URL names another port than the one
+# the web server listens on: every URL in the directory would be wrong.
+stack__check_base_url() { # STATE PORT
+	local url
+	url=$(sed -n 's/^[[:space:]]*base_url[[:space:]]*=[[:space:]]*//p' "$1/acme.conf" | head -n 1)
+	if [ -n "$url" ] && [ "$url" != "https://localhost:$2" ]; then
+		stack__say "warning: $1/acme.conf has base_url = $url but the web server listens on port $2"
+	fi
+}
+
+# stack_logs STATE [LINES]: the last LINES (40) lines of every log of the
+# stack written since the last stack_start, each file under a header line,
+# on stdout. (Logs are appended to across runs.)
+stack_logs() {
+	local state=$1 n=${2:-40} f size path
+	local -A mark=()
+	if [ -f "$state/run/stack-logmark" ]; then
+		while read -r size path; do
+			mark[$path]=$size
+		done <"$state/run/stack-logmark"
+	fi
+	for f in "$state"/log/*; do
+		[ -f "$f" ] || continue
+		size=${mark[$f]:-0}
+		[ "$(stat -c %s "$f")" -gt "$size" ] || continue
+		echo "--- $f (last $n lines)"
+		tail -c +"$((size + 1))" "$f" | tail -n "$n"
+	done
+}
+
+# Remember how long each log is, for stack_logs.
+stack__logmark() { # STATE
+	local f
+	for f in "$1"/log/*; do
+		[ -f "$f" ] && printf '%s %s\n' "$(stat -c %s "$f")" "$f"
+	done >"$1/run/stack-logmark"
+}
+
+# stack_alive STATE: 0 when every component started by stack_start still
+# runs; otherwise names the first dead one on stdout and returns 1.
+stack_alive() {
+	local state=$1 name pid
+	for name in "${STACK__NAMES[@]}"; do
+		pid=$(stack__pid "$state" "$name") || continue
+		if ! stack__running "$pid" "$name"; then
+			echo "$name"
+			return 1
+		fi
+	done
+	return 0
+}
+
+stack__fail() { # STATE MESSAGE
+	stack__say "$2"
+	stack_logs "$1" 40 >&2
+	stack_stop "$1"
+	return 1
+}
+
+# stack_start STATE WEBSERVER PORT
+# Start acme-fcgi (under spawn-fcgi, socket STATE/run/fcgi.sock), the
+# validator and WEBSERVER (nginx or lighttpd, in the foreground as a
+# background child, TLS on 127.0.0.1:PORT and [::1]:PORT), then wait until
+# https://localhost:PORT/acme/default/directory answers 200 with the
+# state's root certificate as the only trust anchor. On failure prints the
+# logs, stops what was started and returns 1.
+stack_start() {
+	if [ $# -ne 3 ]; then
+		stack__say "usage: stack_start STATE nginx|lighttpd PORT"
+		return 2
+	fi
+	local state web=$2 port=$3 bin sock name pid wait_s deadline code url
+	local -a fcgi_args
+	state=$(stack__abs "$1")
+	bin=$(stack__build)
+	sock=$state/run/fcgi.sock
+	url="https://localhost:$port/acme/default/directory"
+	case $web in
+	nginx | lighttpd) ;;
+	*) stack__say "unknown web server '$web' (nginx or lighttpd)"; return 2 ;;
+	esac
+	for name in "$bin/acme-fcgi" "$bin/acme-validator"; do
+		[ -x "$name" ] || { stack__say "$name not found: build it first (make all)"; return 1; }
+	done
+	for name in spawn-fcgi "$web" curl; do
+		command -v "$name" >/dev/null || { stack__say "$name is not installed (make deps)"; return 1; }
+	done
+	if stack__valgrind && ! command -v valgrind >/dev/null; then
+		stack__say "ACME_VALGRIND=1 but valgrind is not installed"
+		return 1
+	fi
+	[ -f "$state/acme.conf" ] || { stack__say "$state/acme.conf missing: stack_init first"; return 1; }
+	for name in "${STACK__NAMES[@]}"; do
+		pid=$(stack__pid "$state" "$name") || continue
+		if stack__running "$pid" "$name"; then
+			stack__say "$name (pid $pid) is already running on $state: stack_stop it first"
+			return 1
+		fi
+	done
+	mkdir -p "$state/run/empty" "$state/log" || return 1
+	stack__check_base_url "$state" "$port"
+	stack__render "$web" "$state" "$port" >"$state/run/$web.conf" || return 1
+	rm -f "$sock" "$state"/run/stack-*.pid
+	stack__logmark "$state"
+
+	fcgi_args=(-c "$state/acme.conf")
+	[ -n "${STACK_WORKERS:-}" ] && fcgi_args+=(-w "$STACK_WORKERS")
+	stack__wrap "$state" acme-fcgi
+	spawn-fcgi -n -s "$sock" -M 0660 -- "${STACK__WRAP[@]}" "$bin/acme-fcgi" "${fcgi_args[@]}" \
+		>>"$state/log/acme-fcgi.out" 2>&1 &
+	stack__save "$state" acme-fcgi $!
+
+	# -f: in the foreground, so that the pid recorded is the daemon's.
+	stack__wrap "$state" acme-validator
+	"${STACK__WRAP[@]}" "$bin/acme-validator" -c "$state/acme.conf" -f \
+		>>"$state/log/acme-validator.out" 2>&1 &
+	stack__save "$state" acme-validator $!
+
+	# The socket exists once spawn-fcgi has bound it, before acme-fcgi runs.
+	deadline=$((SECONDS + 10))
+	while [ ! -S "$sock" ]; do
+		[ $SECONDS -lt "$deadline" ] || { stack__fail "$state" "no socket $sock after 10s"; return 1; }
+		name=$(stack_alive "$state") || { stack__fail "$state" "$name exited at start"; return 1; }
+		sleep 0.1
+	done
+
+	case $web in
+	nginx)
+		nginx -p "$state/run/" -e "$state/log/nginx-error.log" -c "$state/run/nginx.conf" \
+			>>"$state/log/nginx.out" 2>&1 &
+		;;
+	lighttpd)
+		lighttpd -D -f "$state/run/lighttpd.conf" >>"$state/log/lighttpd.out" 2>&1 &
+		;;
+	esac
+	stack__save "$state" "$web" $!
+
+	wait_s=${STACK_WAIT:-30}
+	stack__valgrind && wait_s=${STACK_WAIT:-180}
+	deadline=$((SECONDS + wait_s))
+	while :; do
+		name=$(stack_alive "$state") || { stack__fail "$state" "$name exited at start"; return 1; }
+		code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 \
+			--cacert "$state/ca/root.pem" "$url" 2>/dev/null) || code=000
+		[ "$code" = 200 ] && break
+		if [ $SECONDS -ge "$deadline" ]; then
+			curl -sS -o /dev/null --max-time 5 --cacert "$state/ca/root.pem" "$url" 2>&1 |
+				sed 's/^/stack: curl: /' >&2
+			stack__fail "$state" "$url did not answer 200 within ${wait_s}s (last: $code)"
+			return 1
+		fi
+		sleep 0.2
+	done
+	stack__say "up: $web on https://localhost:$port (state $state)"
+	return 0
+}
+
+# stack_stop STATE
+# Stop what stack_start started: SIGTERM to each (web server first), then
+# wait for all of them, and SIGKILL whatever still runs after 20 s (120 s
+# under valgrind). Safe to call twice, or when nothing runs.
+stack_stop() {
+	[ $# -eq 1 ] || { stack__say "usage: stack_stop STATE"; return 2; }
+	local state name pid bound deadline left i
+	local -a pids=() names=()
+	state=$(stack__abs "$1")
+	[ -d "$state/run" ] || return 0
+	for name in "${STACK__NAMES[@]}"; do
+		pid=$(stack__pid "$state" "$name") || continue
+		if stack__running "$pid" "$name"; then
+			kill -TERM "$pid" 2>/dev/null
+			pids+=("$pid")
+			names+=("$name")
+		fi
+	done
+	bound=20
+	stack__valgrind && bound=120
+	deadline=$((SECONDS + bound))
+	while :; do
+		left=0
+		for i in "${!pids[@]}"; do
+			stack__running "${pids[$i]}" "${names[$i]}" && left=$((left + 1))
+		done
+		[ "$left" -eq 0 ] && break
+		if [ $SECONDS -ge "$deadline" ]; then
+			for i in "${!pids[@]}"; do
+				if stack__running "${pids[$i]}" "${names[$i]}"; then
+					stack__say "${names[$i]} (pid ${pids[$i]}) still running after ${bound}s: SIGKILL"
+					kill -KILL "${pids[$i]}" 2>/dev/null
+				fi
+			done
+			break
+		fi
+		sleep 0.1
+	done
+	# Reap our own children (a no-op for the others).
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	rm -f "$state"/run/stack-*.pid "$state/run/fcgi.sock"
+	return 0
+}
+
+# stack_valgrind_check STATE: with ACME_VALGRIND=1, print the valgrind
+# reports that show errors or definite leaks and return 1 if any does.
+# Returns 0 (and prints nothing) otherwise. Call it after stack_stop.
+stack_valgrind_check() {
+	local state f bad=0
+	state=$(stack__abs "$1")
+	stack__valgrind || return 0
+	for f in "$state"/log/valgrind-*.log; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$f"; then
+			echo "--- $f"
+			cat "$f"
+			bad=1
+		fi
+	done
+	return $bad
+}
+
+# stack_challtestsrv_start [DNS_PORT [MANAGEMENT_PORT]]
+# pebble-challtestsrv as the validation resolver: DNS on 127.0.0.1:DNS_PORT
+# (8053), management API on 127.0.0.1:MANAGEMENT_PORT (8055), every name
+# answering A 127.0.0.1 and no AAAA; its own http-01, https-01 and
+# tls-alpn-01 responders off (the ACME clients under test answer those).
+# Log: $STACK_CTS_LOG (default a file under $TMPDIR). Waits until the
+# management port answers (10 s at most).
+stack_challtestsrv_start() {
+	local dns=${1:-8053} mgmt=${2:-8055} deadline
+	command -v pebble-challtestsrv >/dev/null ||
+		{ stack__say "pebble-challtestsrv is not installed (apt-get install pebble)"; return 1; }
+	if [ -n "$STACK_CTS_PID" ] && kill -0 "$STACK_CTS_PID" 2>/dev/null; then
+		stack__say "pebble-challtestsrv already running (pid $STACK_CTS_PID)"
+		return 1
+	fi
+	[ -n "$STACK_CTS_LOG" ] || STACK_CTS_LOG=${TMPDIR:-/tmp}/challtestsrv.$$.log
+	pebble-challtestsrv -dns01 "127.0.0.1:$dns" -management "127.0.0.1:$mgmt" \
+		-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+		>>"$STACK_CTS_LOG" 2>&1 &
+	STACK_CTS_PID=$!
+	deadline=$((SECONDS + 10))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$mgmt") 2>/dev/null; do
+		if ! kill -0 "$STACK_CTS_PID" 2>/dev/null || [ $SECONDS -ge "$deadline" ]; then
+			stack__say "pebble-challtestsrv did not come up on 127.0.0.1:$mgmt:"
+			tail -n 20 "$STACK_CTS_LOG" >&2
+			stack_challtestsrv_stop
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# stack_challtestsrv_stop: stop the pebble-challtestsrv this shell started.
+stack_challtestsrv_stop() {
+	local pid=$STACK_CTS_PID i
+	[ -n "$pid" ] || return 0
+	STACK_CTS_PID=
+	stack__running "$pid" pebble-challtestsrv || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 50); do
+		stack__running "$pid" pebble-challtestsrv || break
+		[ "$i" -eq 50 ] && kill -KILL "$pid" 2>/dev/null
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null
+	return 0
+}
