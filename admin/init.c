@@ -131,9 +131,11 @@ write_config(const char *path, const struct init_opts *o, const char *state)
 	    "profiles = shortlived tlsserver\n"
 	    "default_profile = shortlived\n"
 	    "cert_lifetime_max = 90d\n"
+	    "crl_url = %s/acme/default/crl\n"
+	    "aia_url = %s/acme/default/issuer\n"
 	    "# Internal PKI validates names that resolve to private addresses.\n"
 	    "allow_private = %s\n",
-	    o->allow_private ? "yes" : "no");
+	    o->base_url, o->base_url, o->allow_private ? "yes" : "no");
 	if (fclose(f) != 0) {
 		log_err("init: %s: %s", path, strerror(errno));
 		goto out;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The protocol test suite (tests/protocol, one or more tests per checklist
+# item of acme-conformance.md) against the real stack behind nginx, with
+# pebble-challtestsrv as the DNS server and the suite's own http-01
+# responder. The state directory gets extra directories and a profile the
+# tests need: "tos" (terms required), "other" (a second directory), "short"
+# (10-second order and authorization lifetimes), profile "dnsonly".
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+test_tmpdir
+need /usr/bin/python3 pebble-challtestsrv spawn-fcgi nginx curl || { plan 1; not_ok "tools"; done_testing; }
+pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 && pick_port port 14443 || {
+	plan 1; not_ok "free ports"; done_testing; }
+state=$TEST_TMP/state
+
+if ! stack_challtestsrv_start "$dns" "$mgmt" 2>"$TEST_TMP/cts.err"; then
+	plan 1; not_ok "pebble-challtestsrv starts"; diag_file "$TEST_TMP/cts.err"; done_testing
+fi
+at_cleanup stack_challtestsrv_stop
+if ! stack_init "$state" --port "$port" --resolver "127.0.0.1:$dns" --http01-port "$h01" \
+	--allow-private >"$TEST_TMP/stack.log" 2>&1; then
+	plan 1; not_ok "stack_init"; diag_file "$TEST_TMP/stack.log"; done_testing
+fi
+
+conf=$state/acme.conf
+sed -i '0,/^\[/s//orders_per_page = 2\n\n[/' "$conf"
+sed -i 's/^profiles = shortlived tlsserver$/profiles = shortlived tlsserver dnsonly/' "$conf"
+cat >>"$conf" <<EOC
+
+[profile dnsonly]
+description = DNS names only, 7 days
+lifetime = 7d
+identifiers = dns
+
+[directory tos]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+terms_of_service = https://example.org/terms/v1
+tos_required = yes
+allow_private = yes
+
+[directory other]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+allow_private = yes
+
+[directory short]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+order_lifetime = 10s
+authz_lifetime = 10s
+allow_private = yes
+EOC
+
+if ! stack_start "$state" nginx "$port" >>"$TEST_TMP/stack.log" 2>&1; then
+	plan 1; not_ok "the stack starts"; diag_file "$TEST_TMP/stack.log" 80; done_testing
+fi
+at_cleanup stack_stop "$state"
+
+ACME_DIR_URL="https://localhost:$port/acme/default/directory" ACME_BASE="https://localhost:$port" \
+	ACME_CA="$state/ca/root.pem" ACME_STATE="$state" ACME_HTTP01_PORT="$h01" \
+	ACME_ADMIN="$(stack__build)/acme-admin" ACME_MGMT="http://127.0.0.1:$mgmt" \
+	/usr/bin/python3 "$(dirname "$0")/../protocol/run.py" "$@"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	stack_logs "$state" 80 | sed 's/^/# /'
+fi
+exit "$rc"
