@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "core/b64.h"
+#include "core/ipaddr.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -25,6 +26,29 @@ struct order_req {
 	int refused_status;
 	char why[200];
 };
+
+static enum acme_addr_class
+ident_class(const struct acme_ident *id)
+{
+	struct acme_ip ip;
+
+	memset(&ip, 0, sizeof(ip));
+	ip.family = id->ip_len == 4 ? AF_INET : AF_INET6;
+	memcpy(ip.b, id->ip, (size_t)id->ip_len);
+	return acme_ip_class(&ip);
+}
+
+static int
+ip_public(const struct acme_ident *id)
+{
+	return ident_class(id) == ACME_ADDR_PUBLIC;
+}
+
+static const char *
+ip_class_name(const struct acme_ident *id)
+{
+	return acme_addr_class_name(ident_class(id));
+}
 
 /* Parse and normalise the identifiers; several bad ones give one problem
  * with a subproblem each (RFC 8555 section 6.7.1). */
@@ -54,6 +78,10 @@ parse_identifiers(struct order_req *or, struct json_object *arr)
 				pt = PROB_REJECTED_IDENTIFIER;
 				snprintf(why, sizeof(why), "%s: this directory does not issue for IP addresses",
 				    id.value);
+			} else if (id.type == STORE_IDENT_IP && !c->allow_private && !ip_public(&id)) {
+				pt = PROB_REJECTED_IDENTIFIER;
+				snprintf(why, sizeof(why), "%s: a %s address; this directory issues only for "
+				    "public addresses", id.value, ip_class_name(&id));
 			} else if (id.wildcard && !c->allow_wildcard) {
 				pt = PROB_REJECTED_IDENTIFIER;
 				snprintf(why, sizeof(why), "%s: this directory does not issue wildcards",
@@ -646,9 +674,9 @@ acme_h_new_authz(struct acme_rq *rq)
 	if (id.wildcard)
 		return acme_problem_set(&rq->prob, PROB_MALFORMED,
 		    "wildcard identifiers cannot be pre-authorized; use newOrder");
-	if (id.type == STORE_IDENT_IP && !c->allow_ip)
+	if (id.type == STORE_IDENT_IP && (!c->allow_ip || (!c->allow_private && !ip_public(&id))))
 		return acme_problem_status(&rq->prob, PROB_REJECTED_IDENTIFIER, 403,
-		    "this directory does not issue for IP addresses");
+		    "this directory does not issue for %s", id.value);
 	na.rq = rq;
 	na.id = &id;
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_authz_txn, &na);

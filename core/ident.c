@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "core/ident.h"
+#include "core/ipaddr.h"
 #include "core/json.h"
 #include "store/store.h"
 
@@ -218,21 +219,13 @@ acme_ident_parse(struct json_object *o, struct acme_ident *out, enum acme_prob *
 int
 acme_ident_reverse_name(const struct acme_ident *id, char *out, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-	int i;
+	struct acme_ip ip;
 
-	if (id->ip_len == 4)
-		return snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", id->ip[3], id->ip[2],
-		    id->ip[1], id->ip[0]) < (int)len ? 0 : -1;
-	if (len < 16 * 2 * 2 + sizeof("ip6.arpa"))
+	memset(&ip, 0, sizeof(ip));
+	ip.family = id->ip_len == 4 ? AF_INET : AF_INET6;
+	memcpy(ip.b, id->ip, (size_t)id->ip_len);
+	if (len < ACME_REVNAME_LEN)
 		return -1;
-	for (i = 15; i >= 0; i--) {
-		out[n++] = hex[id->ip[i] & 0xf];
-		out[n++] = '.';
-		out[n++] = hex[id->ip[i] >> 4];
-		out[n++] = '.';
-	}
-	memcpy(out + n, "ip6.arpa", sizeof("ip6.arpa"));
+	acme_ip_revname(&ip, out);
 	return 0;
 }

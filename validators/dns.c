@@ -25,9 +25,9 @@ static const char *const fwd_transparent[] = { "test.", "invalid.", "onion.", "h
 static enum acme_err
 dns_fwd_spec(const char *resolver, char *out, size_t cap)
 {
-	char host[VAL_IP_STRLEN + 2];
+	char host[ACME_IP_STRLEN + 2];
 	const char *port = NULL, *end;
-	struct val_ip ip;
+	struct acme_ip ip;
 	size_t hl;
 	long p;
 	char *ep;
@@ -57,7 +57,7 @@ dns_fwd_spec(const char *resolver, char *out, size_t cap)
 		memcpy(host, resolver, hl);
 		host[hl] = '\0';
 	}
-	if (val_ip_parse(host, &ip) != 0)
+	if (acme_ip_parse(host, &ip) != 0)
 		return ACME_EINVAL;
 	if (port != NULL) {
 		errno = 0;
@@ -98,7 +98,7 @@ val_dns_new(struct val_loop *l, const char *resolver, struct val_dns **out)
 {
 	enum acme_err rc = ACME_ECONFIG;
 	struct val_dns *d = NULL;
-	char fwd[VAL_IP_STRLEN + 8], zone[32];
+	char fwd[ACME_IP_STRLEN + 8], zone[32];
 	size_t i;
 	int r;
 
@@ -324,7 +324,7 @@ addrs_one(struct val_addrq *aq, const struct val_dns_res *r, int family)
 static void
 addrs_sort(struct val_addrq *aq)
 {
-	struct val_ip tmp[2 * VAL_DNS_MAXADDR];
+	struct acme_ip tmp[2 * VAL_DNS_MAXADDR];
 	size_t i, o = 0;
 
 	for (i = 0; i < aq->n; i++)
@@ -414,20 +414,20 @@ val_dns_addrs_problem(const struct val_addrq *aq, struct acme_problem *p)
 }
 
 size_t
-val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct val_ip cand[2],
+val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct acme_ip cand[2],
     char *refused, size_t cap)
 {
-	char ip[VAL_IP_STRLEN];
+	char ip[ACME_IP_STRLEN];
 	size_t i, n = 0, o = 0;
 	int have6 = 0, have4 = 0, w;
 
 	if (cap > 0)
 		refused[0] = '\0';
 	for (i = 0; i < aq->n; i++) {
-		if (!val_ip_allowed(&aq->ip[i], allow_private)) {
-			val_ip_str(&aq->ip[i], ip);
+		if (!acme_ip_allowed(&aq->ip[i], allow_private)) {
+			acme_ip_str(&aq->ip[i], ip);
 			w = snprintf(refused + o, cap - o, "%s%s (%s)", o ? ", " : "", ip,
-			    val_addr_class_name(val_ip_class(&aq->ip[i])));
+			    acme_addr_class_name(acme_ip_class(&aq->ip[i])));
 			if (w > 0 && (size_t)w < cap - o)
 				o += (size_t)w;
 			continue;

@@ -17,7 +17,7 @@
 
 #include "core/err.h"
 #include "core/problem.h"
-#include "validators/addr.h"
+#include "core/ipaddr.h"
 #include "validators/loop.h"
 
 struct val_dns;
@@ -82,7 +82,7 @@ const char *val_dns_status_text(const struct val_dns_res *r, char *buf, size_t c
 struct val_addrq {
 	void (*done)(struct val_addrq *aq);
 	size_t n;
-	struct val_ip ip[2 * VAL_DNS_MAXADDR];
+	struct acme_ip ip[2 * VAL_DNS_MAXADDR];
 	char name[256];
 	/* private: the outcome of each query for the error detail */
 	struct val_dnsq q4, q6;
@@ -100,7 +100,7 @@ void val_dns_addrs_cancel(struct val_addrq *aq);
  * the policy allows (HT-02). Returns how many (0..2); the refused ones are
  * listed in refused ("ip (class), ...") for the detail.
  */
-size_t val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct val_ip cand[2],
+size_t val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct acme_ip cand[2],
     char *refused, size_t cap);
 
 /* When aq->n is 0: fill p with a dns problem saying why no address was found. */

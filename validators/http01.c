@@ -22,7 +22,7 @@
 
 #include "core/log.h"
 #include "store/store.h"
-#include "validators/addr.h"
+#include "core/ipaddr.h"
 #include "validators/curlm.h"
 #include "validators/dns.h"
 #include "validators/val.h"
@@ -43,10 +43,10 @@ struct h01 {
 	char host[256];                /* without brackets */
 	int port;
 	int host_ip;                   /* host is an IP literal */
-	struct val_ip cand[2];         /* IPv6 first, then IPv4 */
+	struct acme_ip cand[2];         /* IPv6 first, then IPv4 */
 	size_t ncand, cur;
-	struct val_ip pinned;          /* the address of this attempt */
-	char ipstr[VAL_IP_STRLEN];
+	struct acme_ip pinned;          /* the address of this attempt */
+	char ipstr[ACME_IP_STRLEN];
 	int refused;                   /* the socket callback refused an address */
 	char *visited[H01_MAX_REDIRECTS + 1];
 	size_t nvisited;
@@ -166,13 +166,13 @@ static curl_socket_t
 h01_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	struct h01 *h = clientp;
-	struct val_ip ip;
+	struct acme_ip ip;
 	curl_socket_t s;
 
 	if (purpose != CURLSOCKTYPE_IPCXN ||
-	    val_ip_from_sockaddr(&addr->addr, addr->addrlen, &ip) != 0 ||
-	    !val_ip_equal(&ip, &h->pinned) ||
-	    !val_ip_allowed(&ip, h->job->opts.allow_private)) {
+	    acme_ip_from_sockaddr(&addr->addr, addr->addrlen, &ip) != 0 ||
+	    !acme_ip_equal(&ip, &h->pinned) ||
+	    !acme_ip_allowed(&ip, h->job->opts.allow_private)) {
 		h->refused = 1;
 		return CURL_SOCKET_BAD;
 	}
@@ -360,12 +360,12 @@ static void
 h01_connect(struct h01 *h)
 {
 	struct val_job *j = h->job;
-	char rule[sizeof(h->host) + 2 * VAL_IP_STRLEN + 24];
+	char rule[sizeof(h->host) + 2 * ACME_IP_STRLEN + 24];
 	int left = val_job_left(j), conn;
 	CURL *e;
 
 	h->pinned = h->cand[h->cur];
-	val_ip_str(&h->pinned, h->ipstr);
+	acme_ip_str(&h->pinned, h->ipstr);
 	h->refused = 0;
 	h->stopped = 0;
 	h->body_over = 0;
@@ -459,7 +459,7 @@ h01_hop(struct h01 *h, const char *location)
 	struct val_job *j = h->job;
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
 	char *zone = NULL, *text = NULL, loc[H01_URL_QUOTE * 4 + 8];
-	struct val_ip ip;
+	struct acme_ip ip;
 	size_t i, hl, plen;
 	long pnum = 0;
 	int https;
@@ -532,22 +532,22 @@ h01_hop(struct h01 *h, const char *location)
 	hl = strlen(host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		snprintf(h->host, sizeof(h->host), "%.*s", (int)(hl - 2), host + 1);
-		if (val_ip_parse(h->host, &ip) != 0 || ip.family != AF_INET6) {
+		if (acme_ip_parse(h->host, &ip) != 0 || ip.family != AF_INET6) {
 			h01_fail(h, PROB_CONNECTION, "Invalid IPv6 address in the URL");
 			goto out;
 		}
 		h->host_ip = 1;
 	} else if (hl < sizeof(h->host)) {
 		memcpy(h->host, host, hl + 1);
-		h->host_ip = val_ip_parse(h->host, &ip) == 0;
+		h->host_ip = acme_ip_parse(h->host, &ip) == 0;
 	} else {
 		h01_fail(h, PROB_CONNECTION, "The host name is too long");
 		goto out;
 	}
 	if (h->host_ip) {
-		if (!val_ip_allowed(&ip, j->opts.allow_private)) {
+		if (!acme_ip_allowed(&ip, j->opts.allow_private)) {
 			h01_fail(h, PROB_CONNECTION, "refusing to connect to %s: a %s address", h->host,
-			    val_addr_class_name(val_ip_class(&ip)));
+			    acme_addr_class_name(acme_ip_class(&ip)));
 			goto out;
 		}
 		h->cand[0] = ip;
@@ -594,11 +594,11 @@ h01_start(struct val_job *j)
 {
 	struct h01 *h = j->state;
 	const struct acme_val_item *it = &j->item;
-	struct val_ip ip;
+	struct acme_ip ip;
 	char url[512];
 	int v6;
 
-	v6 = it->ident_type == STORE_IDENT_IP && val_ip_parse(it->ident, &ip) == 0 &&
+	v6 = it->ident_type == STORE_IDENT_IP && acme_ip_parse(it->ident, &ip) == 0 &&
 	    ip.family == AF_INET6;
 	snprintf(url, sizeof(url), "http://%s%s%s:%d/.well-known/acme-challenge/%s",
 	    v6 ? "[" : "", it->ident, v6 ? "]" : "", j->opts.http_port, it->token);
@@ -614,13 +614,13 @@ val_http01_init(struct val_job *j)
 {
 	const struct acme_val_item *it = &j->item;
 	struct h01 *h;
-	struct val_ip ip;
+	struct acme_ip ip;
 	char name[sizeof(it->ident)];
 
 	if (!h01_token_ok(it->token) || it->wildcard)
 		return ACME_EINVAL;
 	if (it->ident_type == STORE_IDENT_IP) {
-		if (val_ip_parse(it->ident, &ip) != 0)
+		if (acme_ip_parse(it->ident, &ip) != 0)
 			return ACME_EINVAL;
 	} else {
 		memcpy(name, it->ident, sizeof(name));

@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "store/store.h"
-#include "validators/addr.h"
+#include "core/ipaddr.h"
 #include "validators/dns.h"
 #include "validators/val.h"
 
@@ -39,13 +39,13 @@ struct al01 {
 	enum al01_phase phase;
 	struct val_addrq aq;
 	int resolving;
-	struct val_ip cand[2];         /* IPv6 first, then IPv4 */
+	struct acme_ip cand[2];         /* IPv6 first, then IPv4 */
 	size_t ncand, cur;
-	char where[VAL_IP_STRLEN + 10]; /* "ip:port" or "[ip]:port" of this attempt */
+	char where[ACME_IP_STRLEN + 10]; /* "ip:port" or "[ip]:port" of this attempt */
 	int fd;
 	SSL *ssl;
 	struct val_timer timer;        /* connect, then handshake */
-	char sni[VAL_REVNAME_LEN > 256 ? VAL_REVNAME_LEN : 256];
+	char sni[ACME_REVNAME_LEN > 256 ? ACME_REVNAME_LEN : 256];
 };
 
 static void al01_connect(struct al01 *a);
@@ -146,7 +146,7 @@ cert_check_san(X509 *leaf, const struct acme_val_item *it, const char *where,
 	GENERAL_NAMES *gens = NULL;
 	const GENERAL_NAME *g;
 	const unsigned char *v;
-	struct val_ip ip;
+	struct acme_ip ip;
 	char got[300];
 	int crit = -1, n, len, rc = -1;
 
@@ -163,7 +163,7 @@ cert_check_san(X509 *leaf, const struct acme_val_item *it, const char *where,
 	}
 	g = sk_GENERAL_NAME_value(gens, 0);
 	if (it->ident_type == STORE_IDENT_IP) {
-		if (val_ip_parse(it->ident, &ip) != 0) {
+		if (acme_ip_parse(it->ident, &ip) != 0) {
 			rc = cert_fail(p, where, "bad identifier");
 			goto out;
 		}
@@ -408,18 +408,18 @@ static void
 al01_connect(struct al01 *a)
 {
 	struct val_job *j = a->job;
-	const struct val_ip *ip = &a->cand[a->cur];
+	const struct acme_ip *ip = &a->cand[a->cur];
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char s[VAL_IP_STRLEN];
+	char s[ACME_IP_STRLEN];
 
-	val_ip_str(ip, s);
+	acme_ip_str(ip, s);
 	snprintf(a->where, sizeof(a->where), ip->family == AF_INET6 ? "[%s]:%d" : "%s:%d", s,
 	    j->opts.tls_port);
 	/* The only connect: to an address that passed the policy just now. */
-	if (!val_ip_allowed(ip, j->opts.allow_private)) {
+	if (!acme_ip_allowed(ip, j->opts.allow_private)) {
 		al01_fail(a, PROB_CONNECTION, "refusing to connect to a %s address",
-		    val_addr_class_name(val_ip_class(ip)));
+		    acme_addr_class_name(acme_ip_class(ip)));
 		return;
 	}
 	a->phase = AL_CONNECT;
@@ -429,7 +429,7 @@ al01_connect(struct al01 *a)
 		al01_fail(a, PROB_SERVER_INTERNAL, "cannot open a socket");
 		return;
 	}
-	val_ip_to_sockaddr(ip, j->opts.tls_port, &ss, &sl);
+	acme_ip_to_sockaddr(ip, j->opts.tls_port, &ss, &sl);
 	if (connect(a->fd, (struct sockaddr *)&ss, sl) == 0) {
 		al01_start_tls(a);
 		return;
@@ -494,12 +494,12 @@ val_tlsalpn01_init(struct val_job *j)
 {
 	const struct acme_val_item *it = &j->item;
 	struct al01 *a;
-	struct val_ip ip;
+	struct acme_ip ip;
 
 	if (it->wildcard)
 		return ACME_EINVAL;
 	if (it->ident_type == STORE_IDENT_IP) {
-		if (val_ip_parse(it->ident, &ip) != 0)
+		if (acme_ip_parse(it->ident, &ip) != 0)
 			return ACME_EINVAL;
 	} else if (it->ident_type != STORE_IDENT_DNS || strlen(it->ident) > 253) {
 		return ACME_EINVAL;
@@ -515,7 +515,7 @@ val_tlsalpn01_init(struct val_job *j)
 	if (it->ident_type == STORE_IDENT_IP) {
 		a->cand[0] = ip;
 		a->ncand = 1;
-		val_ip_revname(&ip, a->sni);
+		acme_ip_revname(&ip, a->sni);
 	} else {
 		snprintf(a->sni, sizeof(a->sni), "%s", it->ident);
 	}

@@ -24,8 +24,20 @@ if ! stack_init "$state" --port "$port" --resolver "127.0.0.1:$dns" --http01-por
 fi
 
 conf=$state/acme.conf
+# An alternate chain: the issuing CA cross-signed by a second root (CRT-04).
+alt=$state/ca/alt
+mkdir -p "$alt"
+if ! { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$alt/root.key" \
+	-out "$alt/root.pem" -days 30 -subj "/CN=acme-server test alternate root" &&
+	openssl x509 -x509toreq -in "$state/ca/intermediate.pem" -signkey "$state/ca/intermediate.key" \
+		-out "$alt/inter.csr" &&
+	printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$alt/ext" &&
+	openssl x509 -req -in "$alt/inter.csr" -CA "$alt/root.pem" -CAkey "$alt/root.key" -set_serial 4660 \
+		-days 30 -extfile "$alt/ext" -out "$alt/cross.pem"; } >"$TEST_TMP/alt.log" 2>&1; then
+	plan 1; not_ok "alternate chain"; diag_file "$TEST_TMP/alt.log"; done_testing
+fi
 sed -i '0,/^\[/s//orders_per_page = 2\n\n[/' "$conf"
-sed -i 's/^profiles = shortlived tlsserver$/profiles = shortlived tlsserver dnsonly/' "$conf"
+sed -i 's/^profiles = shortlived tlsserver$/profiles = shortlived tlsserver dnsonly\nca_alt_chains = ca\/alt\/cross.pem/' "$conf"
 cat >>"$conf" <<EOC
 
 [profile dnsonly]
@@ -44,6 +56,10 @@ allow_private = yes
 ca_cert = ca/intermediate.pem
 ca_key = ca/intermediate.key
 allow_private = yes
+
+[directory public]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
 
 [directory short]
 ca_cert = ca/intermediate.pem

@@ -56,6 +56,23 @@ class Ctx:
             self._account = self.client()
         return self._account
 
+    def reconfigure(self, edit, check):
+        """Edit acme.conf with edit(text) -> text, reload acme-fcgi (SIGHUP to
+        the master), and wait until check() is true (the new workers answer)."""
+        import signal
+        path = os.path.join(self.state, "acme.conf")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(edit(text))
+        with open(os.path.join(self.state, "run", "stack-acme-fcgi.pid")) as f:
+            os.kill(int(f.read().strip()), signal.SIGHUP)
+        deadline = time.time() + 30
+        while not check():
+            if time.time() > deadline:
+                raise AssertionError("the reload did not take effect")
+            time.sleep(0.2)
+
     def name(self, prefix="t"):
         """A fresh DNS name (the test DNS answers 127.0.0.1 for every name)."""
         self.counter += 1

@@ -261,3 +261,28 @@ def test_key_sign_sanity(ctx):
     c = ctx.client(Key("p384"))
     assert c.get(c.kid).json()["status"] == "valid"
     assert b64u(b"\xff") == "_w"
+
+
+def test_DIR_01_tls_versions(ctx):
+    """the HTTPS front refuses TLS 1.1 and accepts TLS 1.2 and 1.3"""
+    import socket
+    import ssl
+    host, port = "localhost", int(ctx.base.rsplit(":", 1)[1])
+
+    def handshake(version):
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        c.load_verify_locations(ctx.ca)
+        c.minimum_version = c.maximum_version = version
+        try:
+            c.set_ciphers("ALL:@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        with socket.create_connection((host, port), timeout=10) as s:
+            try:
+                with c.wrap_socket(s, server_hostname=host):
+                    return True
+            except (ssl.SSLError, OSError):
+                return False
+    assert handshake(ssl.TLSVersion.TLSv1_2)
+    assert handshake(ssl.TLSVersion.TLSv1_3)
+    assert not handshake(ssl.TLSVersion.TLSv1_1)

@@ -249,3 +249,22 @@ def test_CRT_07_owner(ctx):
     a, b = ctx.account, ctx.client()
     _, o, _ = a.issue([ctx.name()], ctx.responder)
     problem(b.get(o["certificate"], check=False), 403, "unauthorized")
+
+
+def test_CRT_04_alternate_chain(ctx):
+    """the certificate links an alternate chain: same leaf, cross-signed issuer, links back"""
+    c = ctx.account
+    _, o, pem = c.issue([ctx.name()], ctx.responder)
+    r = c.get(o["certificate"])
+    alts = links(r, "alternate")
+    assert len(alts) == 1 and alts[0] != o["certificate"]
+    r2 = c.get(alts[0])
+    assert r2.headers["Content-Type"] == "application/pem-certificate-chain"
+    main, alt = pem_certs(pem), pem_certs(r2.text)
+    assert alt[0] == main[0]
+    with open(ctx.state + "/ca/alt/root.pem", "rb") as f:
+        altroot = x509.load_pem_x509_certificate(f.read())
+    assert alt[1] != main[1] and alt[1].issuer == altroot.subject
+    verify_issued_by(alt[0], alt[1])
+    verify_issued_by(alt[1], altroot)
+    assert links(r2, "alternate") == [o["certificate"]]

@@ -270,3 +270,12 @@ def test_revocation_reflected_quickly(ctx):
     c.post(c.directory["revokeCert"], {"certificate": b64u(der_of(pem))})
     assert crl(ctx).get_revoked_certificate_by_serial_number(pem_certs(pem)[0].serial_number)
     assert time.time() - before < 10
+
+
+def test_IP_03_special_purpose_refused(ctx):
+    """a directory without allow_private refuses loopback, private and documentation IPs"""
+    c = ctx.client(directory="public")
+    for ip in ("127.0.0.1", "10.1.1.1", "192.0.2.10", "fe80::1"):
+        doc = problem(c.new_order([], ips=[ip], check=False), 400, "rejectedIdentifier")
+        assert ip in str(doc)
+    assert c.new_order([], ips=["8.8.8.8"]).status_code == 201
