@@ -51,7 +51,8 @@ run_one() { # name timeout cmd...
 }
 
 group_layering() {
-	run_one layering 60 bash -c 'if scripts/check-layering.sh; then echo "ok 1 - dependency direction"; else echo "not ok 1 - dependency direction"; fi'
+	run_one layering 60 bash -c 'if scripts/check-layering.sh; then echo "ok 1 - dependency direction"; else echo "not ok 1 - dependency direction"; fi
+		if /usr/bin/python3 scripts/conformance.py --check; then echo "ok 2 - docs/conformance.md is current"; else echo "not ok 2 - docs/conformance.md is current"; fi'
 }
 
 group_bins() { # dir

@@ -31,7 +31,10 @@ def test_ACC_04_unknown_fields_ignored(ctx):
 
 
 def test_ACC_05_existing_key(ctx):
-    """newAccount again with the same key: 200, same Location, fields ignored"""
+    """newAccount again with the same key: 200, same Location, fields ignored
+
+    ids: ACC-03
+    """
     k = Key()
     c = ctx.client(k, register=False)
     r1 = c.new_account({"termsOfServiceAgreed": True, "contact": ["mailto:a@example.org"]})

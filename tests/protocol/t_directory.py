@@ -112,7 +112,10 @@ def test_HTTP_unknown_resource_404(ctx):
 
 
 def test_NON_01_head(ctx):
-    """HEAD newNonce: 200, a nonce, no body, Cache-Control no-store"""
+    """HEAD newNonce: 200, a nonce, no body, Cache-Control no-store
+
+    ids: NON-03
+    """
     r = get(ctx, ctx.url(path="new-nonce"), method="HEAD")
     assert r.status_code == 200
     has_nonce(r)
@@ -251,7 +254,10 @@ def test_JWS_26_body_limit(ctx):
 
 
 def test_ERR_01_problem_everywhere(ctx):
-    """errors are problem+json with type, detail and status"""
+    """errors are problem+json with type, detail and status (every problem() check does this too)
+
+    ids: ERR-03
+    """
     r = get(ctx, ctx.url(path="new-order"))
     problem(r, 405, "malformed")
 

@@ -38,7 +38,10 @@ def test_ORD_02_identifiers_required(ctx):
 
 
 def test_ORD_03_unsupported_type(ctx):
-    """an email identifier: unsupportedIdentifier"""
+    """an email identifier: unsupportedIdentifier
+
+    ids: ERR-06
+    """
     c = ctx.account
     r = c.post(c.directory["newOrder"], {"identifiers": [{"type": "email", "value": "a@b.example"}]},
                check=False)
@@ -74,7 +77,10 @@ def test_ERR_04_05_subproblems(ctx):
 
 
 def test_ORD_08_validity(ctx):
-    """notAfter within policy is echoed; a bad timestamp or notAfter < notBefore: malformed"""
+    """notAfter within policy is echoed; a bad timestamp or notAfter < notBefore: malformed
+
+    ids: ORD-07
+    """
     c = ctx.account
     na = int(time.time()) + 10 * 86400
     o = c.new_order([ctx.name()], notAfter=rfc3339(na)).json()
@@ -138,7 +144,10 @@ def test_ORD_14_identifier_cap(ctx):
 
 
 def test_ORD_15_16_17_lifecycle(ctx):
-    """identifiers and authorizations fixed; pending -> ready -> valid; certificate only when valid"""
+    """identifiers and authorizations fixed; pending -> ready -> valid; certificate only when valid
+
+    ids: FIN-12
+    """
     c = ctx.account
     name = ctx.name()
     r = c.new_order([name])
@@ -167,8 +176,11 @@ def test_ORD_18_19_failed_authz_invalidates_order(ctx):
     assert o2["error"]["type"].startswith("urn:ietf:params:acme:error:")
 
 
-def test_ORD_20_25_expiry(ctx):
-    """a pending order and its authorization expire (short directory: 10 s)"""
+def test_ORD_20_expiry(ctx):
+    """a pending order and its authorization expire (short directory: 10 s)
+
+    ids: AZ-25
+    """
     c = ctx.client(directory="short")
     r = c.new_order([ctx.name()])
     url, o = r.headers["Location"], r.json()
@@ -201,7 +213,10 @@ def test_ORD_22_location_on_order(ctx):
 
 
 def test_ORD_24_30_reuse_and_preauthorization(ctx):
-    """a validated name ordered again is ready at once; a newAuthz validation counts too"""
+    """a validated name ordered again is ready at once; a newAuthz validation counts too
+
+    ids: ORD-27
+    """
     c = ctx.client()
     name = ctx.name()
     url, o, _ = c.issue([name], ctx.responder)
@@ -366,7 +381,10 @@ def test_AZ_17_keyauth_fixed_at_response(ctx):
 
 
 def test_AZ_24_challenge_offer(ctx):
-    """dns: http-01, dns-01, tls-alpn-01; wildcard: dns-01; ip: http-01, tls-alpn-01"""
+    """dns: http-01, dns-01, tls-alpn-01; wildcard: dns-01; ip: http-01, tls-alpn-01
+
+    ids: IP-07
+    """
     c = ctx.client()
     name = ctx.name()
     o = c.new_order([name, "*." + ctx.name()], ips=["127.0.0.1"]).json()

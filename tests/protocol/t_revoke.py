@@ -262,8 +262,8 @@ def test_IP_08_ip_in_cn(ctx):
                    check=False), 400, "badCSR")
 
 
-def test_revocation_reflected_quickly(ctx):
-    """a revocation appears in the CRL at once (REV-12)"""
+def test_REV_12_revocation_reflected_quickly(ctx):
+    """a revocation appears in the CRL at once (and ARI, see ARI_07)"""
     c = ctx.account
     _, _, pem = c.issue([ctx.name()], ctx.responder)
     before = time.time()
