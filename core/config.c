@@ -78,6 +78,7 @@ static const struct cfg_key dir_keys[] = {
 	{ "terms_of_service", CT_URL, D(terms_of_service), 0, 0, 0 },
 	{ "tos_required", CT_BOOL, D(tos_required), 0, 0, 0 },
 	{ "website", CT_URL, D(website), 0, 0, 0 },
+	{ "contact_schemes", CT_LIST, D(contact_scheme), D(ncontact_scheme), 0, 0 },
 	{ "caa_identities", CT_LIST, D(caa_identity), D(ncaa_identity), 0, 0 },
 	{ "external_account_required", CT_BOOL, D(eab_required), 0, 0, 0 },
 	{ "cert_lifetime", CT_DURATION, D(cert_lifetime), 0, 60, 3650LL * 86400 },
@@ -650,6 +651,9 @@ finish_config(struct acme_config *c)
 			c->default_dir = d;
 		if (dir_profiles(c, d) < 0)
 			bad = 1;
+		if (d->ncontact_scheme == 0 && split_list("mailto", &d->contact_scheme,
+		    &d->ncontact_scheme) < 0)
+			return -1;
 	}
 	if (c->default_dir == NULL && c->ndir > 0)
 		c->default_dir = &c->dir[0];

@@ -46,6 +46,8 @@ struct acme_dir_config {
 	char *terms_of_service;     /* URL or NULL */
 	int tos_required;           /* refuse newAccount without termsOfServiceAgreed */
 	char *website;
+	size_t ncontact_scheme;
+	char **contact_scheme;      /* accepted contact URL schemes (default mailto) */
 	size_t ncaa_identity;
 	char **caa_identity;
 	int eab_required;

@@ -1,6 +1,8 @@
-/* Account contact URLs (RFC 8555 section 7.3): mailto only, one plain
- * address per URL, no header fields. */
+/* Account contact URLs (RFC 8555 section 7.3): mailto (one plain address,
+ * no header fields) and the other schemes a directory allows (any URL of
+ * that scheme made of printable ASCII). */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,13 +35,45 @@ check_mailto(const char *url)
 	return NULL;
 }
 
+/* The scheme of url if it is one of schemes; else NULL. */
+static const char *
+allowed_scheme(const char *url, char *const *schemes, size_t nschemes)
+{
+	size_t i, len;
+
+	for (i = 0; i < nschemes; i++) {
+		len = strlen(schemes[i]);
+		if (strncasecmp(url, schemes[i], len) == 0 && url[len] == ':')
+			return schemes[i];
+	}
+	return NULL;
+}
+
+static const char *
+check_other(const char *url)
+{
+	const char *v = strchr(url, ':') + 1;
+
+	if (*v == '\0')
+		return "the contact has nothing after its scheme";
+	for (; *v; v++)
+		if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f)
+			return "the contact has a character that is not printable ASCII";
+	return NULL;
+}
+
 int
-acme_contacts_parse(struct json_object *arr, char ***out, size_t *n, struct acme_problem *p)
+acme_contacts_parse(struct json_object *arr, char *const *schemes, size_t nschemes, char ***out,
+    size_t *n, struct acme_problem *p)
 {
 	size_t i, cnt;
-	char **list = NULL;
-	const char *s, *why;
+	char **list = NULL, accepted[160] = "";
+	const char *s, *why, *scheme;
 	int rc = -1;
+
+	for (i = 0; i < nschemes; i++)
+		snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted), "%s%s:",
+		    i ? ", " : "", schemes[i]);
 
 	*out = NULL;
 	*n = 0;
@@ -62,12 +96,13 @@ acme_contacts_parse(struct json_object *arr, char ***out, size_t *n, struct acme
 			    CONTACT_LEN);
 			goto out;
 		}
-		if (strncasecmp(s, "mailto:", 7) != 0) {
+		if ((scheme = allowed_scheme(s, schemes, nschemes)) == NULL) {
 			acme_problem_set(p, PROB_UNSUPPORTED_CONTACT,
-			    "contact scheme not supported: only mailto: is accepted");
+			    "contact scheme not supported; accepted: %s", accepted);
 			goto out;
 		}
-		if ((why = check_mailto(s)) != NULL) {
+		why = strcasecmp(scheme, "mailto") == 0 ? check_mailto(s) : check_other(s);
+		if (why != NULL) {
 			acme_problem_set(p, PROB_INVALID_CONTACT, "%s", why);
 			goto out;
 		}

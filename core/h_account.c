@@ -99,7 +99,8 @@ acme_h_new_account(struct acme_rq *rq)
 	}
 
 	if ((v = acme_json_get(rq->jws.payload_json, "contact")) != NULL &&
-	    acme_contacts_parse(v, &a.contact, &a.ncontact, &rq->prob) < 0)
+	    acme_contacts_parse(v, c->contact_scheme, c->ncontact_scheme, &a.contact,
+	    &a.ncontact, &rq->prob) < 0)
 		goto out;
 	if (c->tos_required && !tos) {
 		acme_resp_header(rq->resp, "Link", "<%s>;rel=\"terms-of-service\"", c->terms_of_service);
@@ -308,7 +309,8 @@ acme_h_account(struct acme_rq *rq, const char *id)
 		u.deactivate = 1;
 	}
 	if ((v = acme_json_get(rq->jws.payload_json, "contact")) != NULL) {
-		if (acme_contacts_parse(v, &u.contact, &u.ncontact, &rq->prob) < 0)
+		if (acme_contacts_parse(v, rq->dir->cfg->contact_scheme,
+		    rq->dir->cfg->ncontact_scheme, &u.contact, &u.ncontact, &rq->prob) < 0)
 			goto out;
 		u.set_contact = 1;
 	}

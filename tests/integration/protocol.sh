@@ -56,6 +56,7 @@ allow_private = yes
 ca_cert = ca/intermediate.pem
 ca_key = ca/intermediate.key
 allow_private = yes
+contact_schemes = mailto tel
 
 [directory public]
 ca_cert = ca/intermediate.pem

@@ -266,3 +266,12 @@ def test_ACC_29_csr_with_other_account_key(ctx):
     problem(a.post(order["finalize"], {"csr": b64u(csr)}, check=False), 400, "badCSR")
     csr = make_csr(a.key, [name])
     problem(a.post(order["finalize"], {"csr": b64u(csr)}, check=False), 400, "badCSR")
+
+
+def test_ACC_09_other_schemes_when_configured(ctx):
+    """a directory configured for tel: accepts it; the default one names mailto: as accepted"""
+    c = ctx.client(directory="other", register=False)
+    assert c.new_account({"contact": ["tel:+15555550100", "mailto:a@example.org"]}).status_code == 201
+    doc = problem(ctx.client(register=False).new_account({"contact": ["tel:+1"]}, check=False), 400,
+                  "unsupportedContact")
+    assert "mailto:" in doc["detail"]
