@@ -80,6 +80,8 @@ static const struct cfg_key dir_keys[] = {
 	{ "website", CT_URL, D(website), 0, 0, 0 },
 	{ "contact_schemes", CT_LIST, D(contact_scheme), D(ncontact_scheme), 0, 0 },
 	{ "caa_identities", CT_LIST, D(caa_identity), D(ncaa_identity), 0, 0 },
+	{ "caa_check", CT_BOOL, D(caa_check), 0, 0, 0 },
+	{ "caa_max_age", CT_DURATION, D(caa_max_age), 0, 60, 7LL * 86400 },
 	{ "external_account_required", CT_BOOL, D(eab_required), 0, 0, 0 },
 	{ "cert_lifetime", CT_DURATION, D(cert_lifetime), 0, 60, 3650LL * 86400 },
 	{ "cert_lifetime_max", CT_DURATION, D(cert_lifetime_max), 0, 60, 3650LL * 86400 },
@@ -437,6 +439,7 @@ dir_defaults(struct acme_dir_config *d, const char *name)
 	/* Boulder's subscriber reasons plus affiliationChanged (documented). */
 	d->revocation_reasons = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | (1u << 5);
 	d->crl_lifetime = 7LL * 86400;
+	d->caa_max_age = 8 * 3600;      /* the Baseline Requirements' 8 hours */
 	d->crl_refresh = 3600;
 	d->challenges = (1u << STORE_CH_HTTP01) | (1u << STORE_CH_DNS01) | (1u << STORE_CH_TLSALPN01);
 	keypol_default_account(&d->account_keys);
@@ -640,6 +643,11 @@ finish_config(struct acme_config *c)
 		if (d->cert_lifetime > d->cert_lifetime_max) {
 			log_err("config: %s: directory %s: cert_lifetime is above cert_lifetime_max",
 			    c->path, d->name);
+			bad = 1;
+		}
+		if (d->caa_check && d->ncaa_identity == 0) {
+			log_err("config: %s: directory %s: caa_check needs caa_identities", c->path,
+			    d->name);
 			bad = 1;
 		}
 		if (d->tos_required && d->terms_of_service == NULL) {

@@ -50,6 +50,8 @@ struct acme_dir_config {
 	char **contact_scheme;      /* accepted contact URL schemes (default mailto) */
 	size_t ncaa_identity;
 	char **caa_identity;
+	int caa_check;              /* check CAA before issuing (needs caa_identities) */
+	int64_t caa_max_age;        /* a CAA check older than this is redone at finalize */
 	int eab_required;
 	int64_t cert_lifetime;      /* default certificate lifetime */
 	int64_t cert_lifetime_max;  /* upper bound for notAfter - notBefore */

@@ -11,6 +11,7 @@
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/validation.h"
 
 #define CSR_MAX (16 * 1024)
 /* Certificates start a minute early, for clocks that run slow. */
@@ -20,6 +21,9 @@ struct finalize {
 	struct acme_rq *rq;
 	const char *id;
 	const struct acme_csr *csr;
+	const unsigned char *csr_der;  /* kept on the order while it waits (processing) */
+	size_t csr_len;
+	int waiting;                   /* the order waits for CAA re-checks */
 	enum acme_prob refused;
 	char why[400];
 	struct store_cert cert;        /* what was issued */
@@ -145,6 +149,66 @@ out:
 	return e;
 }
 
+enum caa_state { CAA_FRESH, CAA_STALE, CAA_FAILED };
+
+/*
+ * Before signing, every DNS identifier's CAA check must be younger than
+ * caa_max_age (RFC 8657 section 5.5, BR 3.2.2.8). Stale ones are queued for
+ * the validator (which does all DNS); the order then waits in processing.
+ * A failed re-check is returned in *err (the problem, JSON).
+ */
+static enum store_err
+caa_gate(struct store_txn *t, const struct acme_dir_config *dc, const struct store_order *o,
+    int64_t now, int queue, enum caa_state *state, char **err)
+{
+	struct store_authz z;
+	enum store_err e = STORE_OK;
+	size_t i;
+
+	*state = CAA_FRESH;
+	*err = NULL;
+	if (!acme_val_caa_enabled(dc))
+		return STORE_OK;
+	for (i = 0; i < o->nauthz && e == STORE_OK; i++) {
+		memset(&z, 0, sizeof(z));
+		if ((e = store_authz_get(t, o->authz[i], &z)) != STORE_OK)
+			break;
+		if (z.ident.type != STORE_IDENT_DNS) {
+			store_authz_free(&z);
+			continue;
+		}
+		if (z.caa_error != NULL) {
+			*state = CAA_FAILED;
+			*err = z.caa_error;
+			z.caa_error = NULL;
+			store_authz_free(&z);
+			break;
+		}
+		if (z.caa_recheck || z.caa_checked < now - dc->caa_max_age) {
+			*state = CAA_STALE;
+			if (queue && !z.caa_recheck) {
+				z.caa_recheck = 1;
+				z.due = now;
+				e = store_authz_put(t, &z, 0);
+			}
+		}
+		store_authz_free(&z);
+	}
+	return e;
+}
+
+static enum store_err
+fail_order(struct store_txn *t, struct store_order *o, char *err)
+{
+	free(o->error);
+	o->error = err;
+	o->status = STORE_ST_INVALID;
+	free(o->csr);
+	o->csr = NULL;
+	o->csr_len = 0;
+	return store_order_put(t, o, 0);
+}
+
 static enum store_err
 finalize_txn(struct store_txn *t, void *arg)
 {
@@ -152,10 +216,12 @@ finalize_txn(struct store_txn *t, void *arg)
 	struct acme_rq *rq = f->rq;
 	const struct acme_profile *prof;
 	enum store_status st;
+	enum caa_state caa;
 	enum store_err e;
 	char *err = NULL;
 
 	f->refused = PROB_NONE;
+	f->waiting = 0;
 	store_order_free(&f->order);
 	if ((e = store_order_get(t, f->id, &f->order)) != STORE_OK)
 		return e;
@@ -182,7 +248,102 @@ finalize_txn(struct store_txn *t, void *arg)
 		    f->order.profile);
 		return STORE_OK;
 	}
+	if ((e = caa_gate(t, rq->dir->cfg, &f->order, rq->now, 1, &caa, &err)) != STORE_OK)
+		return e;
+	if (caa == CAA_FAILED)
+		return fail_order(t, &f->order, err);
+	if (caa == CAA_STALE) {
+		/* Wait for the validator; acme_order_advance() finishes the job. */
+		if ((f->order.csr = malloc(f->csr_len)) == NULL)
+			return STORE_NOMEM;
+		memcpy(f->order.csr, f->csr_der, f->csr_len);
+		f->order.csr_len = f->csr_len;
+		f->order.status = STORE_ST_PROCESSING;
+		f->order.retry_after = rq->now + 1;
+		f->waiting = 1;
+		return store_order_put(t, &f->order, 0);
+	}
 	return issue(f, t, prof);
+}
+
+/*
+ * An order waiting in processing (CA mode: for CAA re-checks) is moved on
+ * when it is read: issued once every check is fresh, invalid when one
+ * failed, left alone otherwise.
+ */
+static enum store_err
+advance_txn(struct store_txn *t, void *arg)
+{
+	struct finalize *f = arg;
+	struct acme_rq *rq = f->rq;
+	const struct acme_profile *prof;
+	enum caa_state caa;
+	enum store_err e;
+	char *err = NULL;
+
+	f->refused = PROB_NONE;
+	store_order_free(&f->order);
+	if ((e = store_order_get(t, f->id, &f->order)) != STORE_OK)
+		return e;
+	if (f->order.status != STORE_ST_PROCESSING || f->order.csr == NULL)
+		return STORE_OK;
+	if ((e = caa_gate(t, rq->dir->cfg, &f->order, rq->now, 0, &caa, &err)) != STORE_OK)
+		return e;
+	if (caa == CAA_FAILED)
+		return fail_order(t, &f->order, err);
+	if (caa == CAA_STALE)
+		return STORE_OK;
+	if ((prof = acme_config_profile(rq->dir->cfg, f->order.profile)) == NULL) {
+		struct acme_problem p;
+		memset(&p, 0, sizeof(p));
+		acme_problem_set(&p, PROB_INVALID_PROFILE, "this directory no longer issues under "
+		    "profile %s", f->order.profile);
+		err = acme_problem_json(&p);
+		acme_problem_clear(&p);
+		return fail_order(t, &f->order, err);
+	}
+	free(f->order.csr);
+	f->order.csr = NULL;
+	f->order.csr_len = 0;
+	return issue(f, t, prof);
+}
+
+int
+acme_order_advance(struct acme_rq *rq, const char *id, const unsigned char *csr_der,
+    size_t csr_len)
+{
+	struct finalize f;
+	struct acme_csr csr;
+	struct acme_problem p;
+	enum store_err e;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	memset(&csr, 0, sizeof(csr));
+	memset(&p, 0, sizeof(p));
+	/* The CSR passed every check at finalize; it is parsed again for its key. */
+	if (csr_parse(csr_der, csr_len, &rq->dir->cfg->cert_keys, &csr, &p) < 0) {
+		log_err("order %s: its stored CSR no longer parses: %s", id, p.detail);
+		goto out;
+	}
+	f.rq = rq;
+	f.id = id;
+	f.csr = &csr;
+	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, advance_txn, &f);
+	if (e != STORE_OK) {
+		rq_store_error(rq, e);
+		goto out;
+	}
+	if (f.cert.serial[0] != '\0')
+		log_info("certificate %s issued for order %s of account %s", f.cert.serial, id,
+		    rq->acct.id);
+	rc = 0;
+out:
+	acme_problem_clear(&p);
+	csr_clear(&csr);
+	store_cert_free(&f.cert);
+	store_order_free(&f.order);
+	return rc;
 }
 
 struct thumb_known {
@@ -200,7 +361,7 @@ thumb_known_txn(struct store_txn *t, void *arg)
 
 /* Decode and check the CSR, and refuse a key that belongs to an account. */
 static int
-read_csr(struct acme_rq *rq, struct acme_csr *csr)
+read_csr(struct acme_rq *rq, struct acme_csr *csr, unsigned char **der_out, size_t *len_out)
 {
 	const char *text = acme_json_str(rq->jws.payload_json, "csr");
 	unsigned char *der = NULL;
@@ -234,6 +395,9 @@ read_csr(struct acme_rq *rq, struct acme_csr *csr)
 		    "the CSR's public key is an ACME account key; use a separate key for the certificate");
 		goto out;
 	}
+	*der_out = der;
+	*len_out = len;
+	der = NULL;
 	rc = 0;
 out:
 	free(der);
@@ -245,6 +409,8 @@ acme_h_finalize(struct acme_rq *rq, const char *id)
 {
 	struct finalize f;
 	struct acme_csr csr;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
 	enum store_err e;
 	int rc = -1;
 
@@ -254,11 +420,13 @@ acme_h_finalize(struct acme_rq *rq, const char *id)
 		return -1;
 	if (rq->jws.payload_json == NULL)
 		return acme_problem_set(&rq->prob, PROB_MALFORMED, "finalize needs a JSON object payload");
-	if (read_csr(rq, &csr) < 0)
+	if (read_csr(rq, &csr, &der, &der_len) < 0)
 		goto out;
 	f.rq = rq;
 	f.id = id;
 	f.csr = &csr;
+	f.csr_der = der;
+	f.csr_len = der_len;
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, finalize_txn, &f);
 	if (e == STORE_NOTFOUND) {
 		rc = acme_problem_status(&rq->prob, PROB_MALFORMED, 404, "no such order");
@@ -272,9 +440,14 @@ acme_h_finalize(struct acme_rq *rq, const char *id)
 		rc = acme_problem_set(&rq->prob, f.refused, "%s", f.why);
 		goto out;
 	}
-	log_info("certificate %s issued for order %s of account %s", f.cert.serial, id, rq->acct.id);
+	if (f.waiting)
+		acme_wake_validator(rq->ctx);
+	else if (f.cert.serial[0] != '\0')
+		log_info("certificate %s issued for order %s of account %s", f.cert.serial, id,
+		    rq->acct.id);
 	rc = acme_reply_order(rq, id);
 out:
+	free(der);
 	csr_clear(&csr);
 	store_cert_free(&f.cert);
 	store_order_free(&f.order);

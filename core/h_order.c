@@ -232,7 +232,7 @@ reuse_cb(const char *id, void *arg)
 
 	memset(&z, 0, sizeof(z));
 	if (store_authz_get(rf->t, id, &z) == STORE_OK && z.status == STORE_ST_VALID &&
-	    z.wildcard == rf->wildcard && z.expires >= rf->min_expires) {
+	    z.wildcard == rf->wildcard && z.expires >= rf->min_expires && z.caa_error == NULL) {
 		memcpy(rf->found, z.id, sizeof(rf->found));
 		stop = 1;
 	}
@@ -511,6 +511,15 @@ acme_reply_order(struct acme_rq *rq, const char *id)
 	if (strcmp(g.o.acct, rq->acct.id) != 0 || strcmp(g.o.dir, rq->dir->cfg->name) != 0) {
 		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "this order belongs to another account");
 		goto out;
+	}
+	if (g.st == STORE_ST_PROCESSING && g.o.csr != NULL) {
+		if (acme_order_advance(rq, id, g.o.csr, g.o.csr_len) < 0)
+			goto out;
+		e = store_txn_run(rq->ctx->store, STORE_TXN_RO, get_order_txn, &g);
+		if (e != STORE_OK) {
+			rc = rq_store_error(rq, e);
+			goto out;
+		}
 	}
 	rq_location(rq, "%sorder/%s", rq->dir->url_prefix, g.o.id);
 	if (g.st == STORE_ST_PROCESSING)

@@ -152,6 +152,10 @@ int acme_h_account(struct acme_rq *rq, const char *id);
 int acme_h_orders(struct acme_rq *rq, const char *id);
 int acme_h_new_order(struct acme_rq *rq);
 int acme_h_order(struct acme_rq *rq, const char *id);
+/* Move on an order waiting in processing (issue it when its CAA checks are
+ * fresh, fail it when one failed). 0, or -1 with rq->prob set. */
+int acme_order_advance(struct acme_rq *rq, const char *id, const unsigned char *csr_der,
+    size_t csr_len);
 /* Reply 200 with the order id (status computed, Location, Retry-After). */
 int acme_reply_order(struct acme_rq *rq, const char *id);
 int acme_h_finalize(struct acme_rq *rq, const char *id);

@@ -38,19 +38,42 @@ find_processing(const struct store_authz *z)
 	return -1;
 }
 
+/* The challenge that made a valid authorization valid. */
+static int
+find_valid(const struct store_authz *z)
+{
+	size_t i;
+
+	for (i = 0; i < z->nchall; i++)
+		if (z->chall[i].status == STORE_ST_VALID)
+			return (int)i;
+	return -1;
+}
+
+int
+acme_val_caa_enabled(const struct acme_dir_config *d)
+{
+	return d != NULL && d->caa_check && d->ncaa_identity > 0;
+}
+
 static int
 lease_cb(const char *id, void *arg)
 {
 	struct lease *l = arg;
 	struct store_authz z;
 	struct acme_val_item *it;
-	int idx;
+	const struct acme_dir_config *dc;
+	int idx, kind = ACME_VAL_CHALLENGE;
 
 	memset(&z, 0, sizeof(z));
 	if ((l->err = store_authz_get(l->t, id, &z)) != STORE_OK)
 		goto out;
 	idx = find_processing(&z);
-	if (idx < 0 || z.status != STORE_ST_PENDING || z.chall[idx].keyauth == NULL) {
+	if (z.status == STORE_ST_VALID && z.caa_recheck && (idx = find_valid(&z)) >= 0)
+		kind = ACME_VAL_CAA;
+	else if (idx < 0 || z.status != STORE_ST_PENDING || z.chall[idx].keyauth == NULL)
+		idx = -1;
+	if (idx < 0) {
 		/* Nothing to validate any more: drop it from the queue. */
 		z.due = 0;
 		l->err = store_authz_put(l->t, &z, 0);
@@ -58,6 +81,12 @@ lease_cb(const char *id, void *arg)
 	}
 	it = &l->items[l->n];
 	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	dc = acme_config_dir(l->cfg, z.dir);
+	it->caa = acme_val_caa_enabled(dc) && z.ident.type == STORE_IDENT_DNS;
+	it->method = z.chall[idx].type;
+	snprintf(it->acct_url, sizeof(it->acct_url), "%s/acme/%s/acct/%s", l->cfg->base_url, z.dir,
+	    z.acct);
 	memcpy(it->authz, z.id, sizeof(it->authz));
 	it->chall = idx;
 	it->type = z.chall[idx].type;
@@ -67,7 +96,7 @@ lease_cb(const char *id, void *arg)
 	snprintf(it->dir, sizeof(it->dir), "%s", z.dir);
 	memcpy(it->acct, z.acct, sizeof(it->acct));
 	snprintf(it->token, sizeof(it->token), "%s", z.chall[idx].token);
-	snprintf(it->keyauth, sizeof(it->keyauth), "%s", z.chall[idx].keyauth);
+	snprintf(it->keyauth, sizeof(it->keyauth), "%s", z.chall[idx].keyauth ? z.chall[idx].keyauth : "");
 	it->attempt = z.chall[idx].attempts;
 	it->deadline = z.expires;
 	z.due = l->now + l->cfg->lease;
@@ -139,11 +168,42 @@ struct finish {
 	const struct acme_config *cfg;
 	const struct acme_val_item *item;
 	const struct acme_problem *prob;
+	int caa_checked;
 	char *prob_json;
 	int64_t now;
 	int64_t next_due;
 	enum store_status result;
 };
+
+/* The outcome of a CAA re-check of a valid authorization. */
+static enum store_err
+finish_caa(struct finish *f, struct store_txn *t, struct store_authz *z)
+{
+	int64_t next;
+
+	if (z->status != STORE_ST_VALID || !z->caa_recheck)
+		return STORE_OK;                    /* stale */
+	if (f->prob == NULL) {
+		z->caa_checked = f->now;
+		z->caa_recheck = 0;
+		z->due = 0;
+		f->result = STORE_ST_VALID;
+	} else if (f->prob->type == PROB_DNS &&
+	    (next = f->now + acme_val_backoff(f->cfg, 1)) < z->expires) {
+		/* A failed lookup is not an answer: try again later. */
+		z->due = next;
+		f->next_due = next;
+		f->result = STORE_ST_PROCESSING;
+	} else {
+		free(z->caa_error);
+		if ((z->caa_error = strdup(f->prob_json)) == NULL)
+			return STORE_NOMEM;
+		z->caa_recheck = 0;
+		z->due = 0;
+		f->result = STORE_ST_INVALID;
+	}
+	return store_authz_put(t, z, 0);
+}
 
 static enum store_err
 finish_txn(struct store_txn *t, void *arg)
@@ -160,6 +220,10 @@ finish_txn(struct store_txn *t, void *arg)
 	memset(&z, 0, sizeof(z));
 	if ((e = store_authz_get(t, f->item->authz, &z)) != STORE_OK)
 		goto out;
+	if (f->item->kind == ACME_VAL_CAA) {
+		e = finish_caa(f, t, &z);
+		goto out;
+	}
 	/* Stale: someone else finished this attempt, or the authorization moved on. */
 	if (f->item->chall < 0 || (size_t)f->item->chall >= z.nchall)
 		goto out;
@@ -176,6 +240,8 @@ finish_txn(struct store_txn *t, void *arg)
 		z.status = STORE_ST_VALID;
 		dc = acme_config_dir(f->cfg, z.dir);
 		z.expires = f->now + (dc ? dc->authz_reuse : 0);
+		if (f->caa_checked)
+			z.caa_checked = f->now;
 		z.due = 0;
 		f->result = STORE_ST_VALID;
 	} else {
@@ -204,7 +270,7 @@ out:
 
 enum acme_err
 acme_val_finish(struct store *s, const struct acme_config *cfg, const struct acme_val_item *item,
-    const struct acme_problem *prob, int64_t now, int64_t *next_due)
+    const struct acme_problem *prob, int caa_checked, int64_t now, int64_t *next_due)
 {
 	struct finish f;
 	enum store_err e;
@@ -213,6 +279,7 @@ acme_val_finish(struct store *s, const struct acme_config *cfg, const struct acm
 	f.cfg = cfg;
 	f.item = item;
 	f.prob = prob;
+	f.caa_checked = caa_checked;
 	f.now = now;
 	if (prob != NULL && (f.prob_json = acme_problem_json(prob)) == NULL)
 		return ACME_ENOMEM;
@@ -225,6 +292,15 @@ acme_val_finish(struct store *s, const struct acme_config *cfg, const struct acm
 		return ACME_ESTORE;
 	}
 	*next_due = f.next_due;
+	if (item->kind == ACME_VAL_CAA) {
+		if (f.result == STORE_ST_VALID)
+			log_info("authorization %s for %s: CAA re-checked, issuance allowed", item->authz,
+			    item->ident);
+		else if (f.result != STORE_ST_NONE)
+			log_info("authorization %s for %s: CAA re-check: %s", item->authz, item->ident,
+			    prob->detail);
+		return ACME_OK;
+	}
 	if (f.result == STORE_ST_VALID)
 		log_info("authorization %s for %s is valid (%s)", item->authz, item->ident,
 		    item->type == STORE_CH_HTTP01 ? "http-01" :

@@ -13,8 +13,19 @@
 #include "core/problem.h"
 #include "store/store.h"
 
+enum acme_val_kind {
+	ACME_VAL_CHALLENGE = 0,    /* validate chall; then CAA too if item.caa is set */
+	ACME_VAL_CAA = 1,          /* only re-check CAA for a valid authorization (finalize
+	                              found its last check older than caa_max_age) */
+};
+
 /* One leased validation: a copy of what the daemon needs, no store handle. */
 struct acme_val_item {
+	int kind;                      /* enum acme_val_kind */
+	int caa;                       /* the directory checks CAA (RFC 8659) for this item */
+	uint8_t method;                /* ACME_VAL_CAA: the challenge type that validated
+	                                  the authorization (RFC 8657 validationmethods) */
+	char acct_url[512];            /* the account's URL (RFC 8657 accounturi) */
 	store_id authz;
 	int chall;                     /* index in the authorization's challenges */
 	uint8_t type;                  /* enum store_chall_type */
@@ -38,16 +49,27 @@ enum acme_err acme_val_lease(struct store *s, const struct acme_config *cfg, int
     size_t max, struct acme_val_item **items, size_t *n);
 
 /*
- * Record the outcome of an attempt on item. prob NULL means valid. Otherwise
- * the problem becomes the challenge's error and, if a retry fits before the
- * deadline, the challenge stays processing with due = now + backoff;
- * else it and its authorization become invalid. *next_due gets the new due
- * time (0 = finished). A stale item (the authorization changed meanwhile)
- * is ignored.
+ * Record the outcome of an attempt on item. caa_checked says that CAA was
+ * checked in this attempt (and passed, when prob is NULL).
+ *
+ * ACME_VAL_CHALLENGE: prob NULL means valid. Otherwise the problem becomes
+ * the challenge's error and, if a retry fits before the deadline, the
+ * challenge stays processing with due = now + backoff; else it and its
+ * authorization become invalid.
+ * ACME_VAL_CAA: prob NULL records a fresh CAA check; a problem of type dns
+ * (the lookup failed) is retried with backoff up to the authorization's
+ * expiry; any other problem is recorded as the authorization's caa_error,
+ * which makes the orders waiting on it invalid.
+ *
+ * *next_due gets the new due time (0 = finished). A stale item (the
+ * authorization changed meanwhile) is ignored.
  */
 enum acme_err acme_val_finish(struct store *s, const struct acme_config *cfg,
-    const struct acme_val_item *item, const struct acme_problem *prob, int64_t now,
-    int64_t *next_due);
+    const struct acme_val_item *item, const struct acme_problem *prob, int caa_checked,
+    int64_t now, int64_t *next_due);
+
+/* Whether directory d checks CAA at all (caa_check and CAA identities set). */
+int acme_val_caa_enabled(const struct acme_dir_config *d);
 
 /* base * 2^attempt, capped, with +-10% jitter. */
 int64_t acme_val_backoff(const struct acme_config *cfg, uint32_t attempt);

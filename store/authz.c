@@ -34,6 +34,8 @@ static const struct rec_field authz_fields[] = {
 	REC_ARR(AZ_CHALL, RK_CHALLV, 0, T, chall, nchall),
 	REC_F(AZ_DUE, RK_I64, 0, T, due),
 	REC_F(AZ_CAA_CHECKED, RK_I64, 0, T, caa_checked),
+	REC_U8(AZ_CAA_RECHECK, 0, T, caa_recheck, 0, 1),
+	REC_F(AZ_CAA_ERROR, RK_PSTR, 0, T, caa_error),
 };
 #undef T
 

@@ -204,6 +204,9 @@ struct store_authz {
 	struct store_chall chall[STORE_MAX_CHALL];
 	int64_t due;           /* next validation attempt, 0 = not queued (due index) */
 	int64_t caa_checked;   /* when CAA was last checked for this identifier (0 = never) */
+	uint8_t caa_recheck;   /* a valid authorization whose CAA the validator must check
+	                          again (queued with due) */
+	char *caa_error;       /* the problem (JSON) of a failed CAA recheck, or NULL */
 };
 
 struct store_cert {

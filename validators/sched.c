@@ -91,7 +91,7 @@ sched_done(void *arg, const struct acme_val_item *it, const struct acme_problem 
 		s->stats.failed++;
 	if (s->store == NULL)
 		return;
-	rc = acme_val_finish(s->store, s->cfg, it, prob, (int64_t)time(NULL), &next);
+	rc = acme_val_finish(s->store, s->cfg, it, prob, 0, (int64_t)time(NULL), &next);
 	if (rc != ACME_OK) {
 		/* The lease runs out and the attempt is made again. */
 		log_err("authz %s: recording the %s result: %s", it->authz, chall_name(it->type),
