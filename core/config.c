@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/policy.h"
 #include "store/store.h"
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
@@ -39,6 +40,8 @@ enum cfg_type {
 	CT_IDTYPES,    /* unsigned bits of 1 << STORE_IDENT_* */
 	CT_REASONS,    /* unsigned bits of 1 << RFC 5280 reason code */
 	CT_PATHLIST,   /* like CT_LIST, each made absolute against state_dir */
+	CT_NAMELIST,   /* like CT_LIST, each a name pattern (core/policy.h) */
+	CT_IPLIST,     /* like CT_LIST, each an IP range */
 };
 
 struct cfg_key {
@@ -89,6 +92,10 @@ static const struct cfg_key dir_keys[] = {
 	{ "authz_lifetime", CT_DURATION, D(authz_lifetime), 0, 10, 30LL * 86400 },
 	{ "authz_reuse", CT_DURATION, D(authz_reuse), 0, 0, 397LL * 86400 },
 	{ "allow_private", CT_BOOL, D(allow_private), 0, 0, 0 },
+	{ "names_allow", CT_NAMELIST, D(names_allow), D(nnames_allow), 0, 0 },
+	{ "names_deny", CT_NAMELIST, D(names_deny), D(nnames_deny), 0, 0 },
+	{ "ips_allow", CT_IPLIST, D(ips_allow), D(nips_allow), 0, 0 },
+	{ "ips_deny", CT_IPLIST, D(ips_deny), D(nips_deny), 0, 0 },
 	{ "allow_ip", CT_BOOL, D(allow_ip), 0, 0, 0 },
 	{ "allow_wildcard", CT_BOOL, D(allow_wildcard), 0, 0, 0 },
 	{ "max_identifiers", CT_SIZE, D(max_identifiers), 0, 1, 1000 },
@@ -357,12 +364,21 @@ set_key(const struct cfg_key *k, void *base, const char *v, const char **why)
 		return 0;
 	case CT_LIST:
 	case CT_PATHLIST:
+	case CT_NAMELIST:
+	case CT_IPLIST:
 		free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
 		*(char ***)p = NULL;
 		*(size_t *)((char *)base + k->count_off) = 0;
 		if (split_list(v, (char ***)p, (size_t *)((char *)base + k->count_off)) < 0) {
 			*why = "out of memory";
 			return -1;
+		}
+		for (size_t i = 0; i < *(size_t *)((char *)base + k->count_off); i++) {
+			const char *item = (*(char ***)p)[i];
+			if (k->type == CT_NAMELIST && (*why = acme_policy_name_pattern_ok(item)) != NULL)
+				return -1;
+			if (k->type == CT_IPLIST && (*why = acme_policy_ip_range_ok(item)) != NULL)
+				return -1;
 		}
 		return 0;
 	case CT_KEYPOL:
@@ -415,7 +431,8 @@ free_keys(const struct cfg_key *keys, void *base)
 		if (k->type == CT_STR || k->type == CT_PATH || k->type == CT_URL) {
 			free(*(char **)p);
 			*(char **)p = NULL;
-		} else if (k->type == CT_LIST || k->type == CT_PATHLIST) {
+		} else if (k->type == CT_LIST || k->type == CT_PATHLIST || k->type == CT_NAMELIST ||
+		    k->type == CT_IPLIST) {
 			free_list(*(char ***)p, *(size_t *)((char *)base + k->count_off));
 			*(char ***)p = NULL;
 		}

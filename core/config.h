@@ -59,6 +59,11 @@ struct acme_dir_config {
 	int64_t authz_lifetime;     /* a pending authorization expires after this */
 	int64_t authz_reuse;        /* a valid authorization may be reused for this long */
 	int allow_private;          /* validate against private/loopback addresses */
+	size_t nnames_allow, nnames_deny, nips_allow, nips_deny;
+	char **names_allow;         /* name patterns issued for (none = any) */
+	char **names_deny;          /* name patterns never issued for */
+	char **ips_allow;           /* IP ranges issued for (none = any) */
+	char **ips_deny;            /* IP ranges never issued for */
 	int allow_ip;               /* accept ip identifiers */
 	int allow_wildcard;
 	size_t max_identifiers;

@@ -12,6 +12,7 @@
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/policy.h"
 
 struct order_req {
 	struct acme_rq *rq;
@@ -82,6 +83,8 @@ parse_identifiers(struct order_req *or, struct json_object *arr)
 				pt = PROB_REJECTED_IDENTIFIER;
 				snprintf(why, sizeof(why), "%s: a %s address; this directory issues only for "
 				    "public addresses", id.value, ip_class_name(&id));
+			} else if (acme_policy_check(c, &id, why, sizeof(why)) < 0) {
+				pt = PROB_REJECTED_IDENTIFIER;
 			} else if (id.wildcard && !c->allow_wildcard) {
 				pt = PROB_REJECTED_IDENTIFIER;
 				snprintf(why, sizeof(why), "%s: this directory does not issue wildcards",
@@ -686,6 +689,8 @@ acme_h_new_authz(struct acme_rq *rq)
 	if (id.type == STORE_IDENT_IP && (!c->allow_ip || (!c->allow_private && !ip_public(&id))))
 		return acme_problem_status(&rq->prob, PROB_REJECTED_IDENTIFIER, 403,
 		    "this directory does not issue for %s", id.value);
+	if (acme_policy_check(c, &id, why, sizeof(why)) < 0)
+		return acme_problem_status(&rq->prob, PROB_REJECTED_IDENTIFIER, 403, "%s", why);
 	na.rq = rq;
 	na.id = &id;
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_authz_txn, &na);
