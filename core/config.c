@@ -60,6 +60,8 @@ static const struct cfg_key global_keys[] = {
 	{ "base_url", CT_URL, G(base_url), 0, 0, 0 },
 	{ "log", CT_STR, G(log), 0, 0, 0 },
 	{ "log_level", CT_LOGLEVEL, G(log_level), 0, 0, 0 },
+	{ "audit_log", CT_STR, G(audit_log), 0, 0, 0 },
+	{ "audit_sync", CT_BOOL, G(audit_sync), 0, 0, 0 },
 	{ "workers", CT_INT, G(workers), 0, 1, 256 },
 	{ "orders_per_page", CT_INT, G(orders_per_page), 0, 1, 1000 },
 	{ "max_body", CT_SIZE, G(max_body), 0, 1024, 1024 * 1024 },
@@ -70,12 +72,16 @@ static const struct cfg_key global_keys[] = {
 	{ "retry_cap", CT_DURATION, G(retry_cap), 0, 1, 7 * 86400 },
 	{ "lease", CT_DURATION, G(lease), 0, 5, 3600 },
 	{ "validator_inflight", CT_INT, G(validator_inflight), 0, 1, 10000 },
+	{ "validation_connect_timeout", CT_DURATION, G(validation_connect_timeout), 0, 1, 300 },
+	{ "validation_timeout", CT_DURATION, G(validation_timeout), 0, 1, 600 },
 	{ NULL, 0, 0, 0, 0, 0 }
 };
 
 static const struct cfg_key dir_keys[] = {
 	{ "ca_cert", CT_PATH, D(ca_cert), 0, 0, 0 },
 	{ "ca_key", CT_PATH, D(ca_key), 0, 0, 0 },
+	{ "pkcs11_module", CT_STR, D(pkcs11_module), 0, 0, 0 },
+	{ "pkcs11_pin_file", CT_PATH, D(pkcs11_pin_file), 0, 0, 0 },
 	{ "ca_chain", CT_PATH, D(ca_chain), 0, 0, 0 },
 	{ "ca_root", CT_PATH, D(ca_root), 0, 0, 0 },
 	{ "terms_of_service", CT_URL, D(terms_of_service), 0, 0, 0 },
@@ -648,7 +654,8 @@ finish_config(struct acme_config *c)
 	for (i = 0; i < c->ndir; i++) {
 		d = &c->dir[i];
 		if (resolve_path(c, &d->ca_cert) < 0 || resolve_path(c, &d->ca_key) < 0 ||
-		    resolve_path(c, &d->ca_chain) < 0 || resolve_path(c, &d->ca_root) < 0)
+		    resolve_path(c, &d->ca_chain) < 0 || resolve_path(c, &d->ca_root) < 0 ||
+		    resolve_path(c, &d->pkcs11_pin_file) < 0)
 			return -1;
 		for (size_t k = 0; k < d->nalt_chain; k++)
 			if (resolve_path(c, &d->alt_chain[k]) < 0)
@@ -682,6 +689,13 @@ finish_config(struct acme_config *c)
 	}
 	if (c->default_dir == NULL && c->ndir > 0)
 		c->default_dir = &c->dir[0];
+	if (c->audit_log == NULL && (c->audit_log = strdup("file:log/audit.log")) == NULL)
+		return -1;
+	if (strcmp(c->audit_log, "off") != 0 && strcmp(c->audit_log, "syslog") != 0 &&
+	    strncmp(c->audit_log, "file:", 5) != 0) {
+		log_err("config: %s: audit_log must be file:PATH, syslog or off", c->path);
+		bad = 1;
+	}
 	if (c->retry_base > c->retry_cap) {
 		log_err("config: %s: retry_base is above retry_cap", c->path);
 		bad = 1;
@@ -718,7 +732,10 @@ acme_config_load(const char *path, struct acme_config **out)
 	c->retry_cap = 60;
 	c->lease = 60;
 	c->validator_inflight = 256;
+	c->validation_connect_timeout = 10;
+	c->validation_timeout = 15;
 	c->log_level = LOG_INFO;
+	c->audit_sync = 1;
 	if ((c->dir = calloc(CONFIG_MAX_DIRS, sizeof(*c->dir))) == NULL ||
 	    (c->profiles = calloc(CONFIG_MAX_PROFILES, sizeof(*c->profiles))) == NULL) {
 		rc = ACME_ENOMEM;

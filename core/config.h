@@ -41,6 +41,8 @@ struct acme_dir_config {
 	char name[ACME_DIR_NAME_MAX + 1];   /* [a-z0-9-] */
 	char *ca_cert;              /* issuing certificate (PEM) */
 	char *ca_key;               /* its key: PEM path or pkcs11: URI */
+	char *pkcs11_module;        /* PKCS#11 module for a pkcs11: ca_key, NULL = default */
+	char *pkcs11_pin_file;      /* the token PIN when ca_key has no pin-value, or NULL */
 	char *ca_chain;             /* chain served after the leaf (PEM), NULL = ca_cert */
 	char *ca_root;              /* the root, for documentation and tests */
 	char *terms_of_service;     /* URL or NULL */
@@ -91,6 +93,8 @@ struct acme_config {
 	char *state_dir;            /* absolute */
 	char *base_url;             /* external scheme://host[:port], no trailing slash */
 	char *log;                  /* stderr | syslog | file:/path */
+	char *audit_log;            /* file:PATH | syslog | off */
+	int audit_sync;             /* fdatasync each audit line */
 	int log_level;              /* syslog priority */
 	int workers;
 	int orders_per_page;        /* page size of an account's orders list */
@@ -102,6 +106,9 @@ struct acme_config {
 	int64_t retry_cap;          /* longest delay between attempts */
 	int64_t lease;              /* a validation in flight is leased this long */
 	int validator_inflight;     /* validations in flight at once */
+	int64_t validation_connect_timeout;   /* per outbound connection (s) */
+	int64_t validation_timeout; /* one validation attempt, all of it (s); the CAA check
+	                               that follows a passed challenge gets as much again */
 	int64_t nonce_lifetime;     /* informational: window is counted in nonces */
 	size_t nprofiles;
 	struct acme_profile *profiles;

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -80,11 +81,14 @@ read_pem_file(const char *path)
 static enum acme_err
 dir_init(struct acme_ctx *ctx, struct acme_dir *d, const struct acme_dir_config *c)
 {
+	struct ca_key_opts kopts;
 	struct json_object *o;
 	enum acme_err rc;
 
 	d->cfg = c;
-	if ((rc = ca_load(c->ca_cert, c->ca_key, c->ca_chain, &d->ca)) != ACME_OK) {
+	kopts.pkcs11_module = c->pkcs11_module;
+	kopts.pkcs11_pin_file = c->pkcs11_pin_file;
+	if ((rc = ca_load_opts(c->ca_cert, c->ca_key, c->ca_chain, &kopts, &d->ca)) != ACME_OK) {
 		log_err("directory %s: cannot load its CA (%s)", c->name, acme_strerror(rc));
 		return rc;
 	}
@@ -135,6 +139,8 @@ acme_ctx_new(const struct acme_config *cfg, struct acme_ctx **out)
 		goto out;
 	}
 	if ((rc = acme_nonce_init(ctx)) != ACME_OK)
+		goto out;
+	if ((rc = acme_audit_open(cfg)) != ACME_OK)
 		goto out;
 	*out = ctx;
 	ctx = NULL;

@@ -8,6 +8,7 @@
 
 #include "core/b64.h"
 #include "core/csr.h"
+#include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -147,6 +148,20 @@ out:
 	free(der);
 	free(names);
 	return e;
+}
+
+/* Log and audit one issuance (after the commit). */
+static void
+audit_issue(struct acme_rq *rq, const struct finalize *f)
+{
+	log_info("certificate %s issued for order %s of account %s", f->cert.serial, f->order.id,
+	    f->order.acct);
+	acme_audit("cert.issue", f->cert.dir, "sssjsiii", "serial", f->cert.serial, "order",
+	    f->order.id, "account", f->order.acct, "identifiers",
+	    acme_audit_idents(f->order.ident, f->order.nident), "profile", f->cert.profile,
+	    "not_before", f->cert.not_before, "not_after", f->cert.not_after, "lifetime",
+	    f->cert.not_after - f->cert.not_before);
+	(void)rq;
 }
 
 enum caa_state { CAA_FRESH, CAA_STALE, CAA_FAILED };
@@ -335,8 +350,7 @@ acme_order_advance(struct acme_rq *rq, const char *id, const unsigned char *csr_
 		goto out;
 	}
 	if (f.cert.serial[0] != '\0')
-		log_info("certificate %s issued for order %s of account %s", f.cert.serial, id,
-		    rq->acct.id);
+		audit_issue(rq, &f);
 	rc = 0;
 out:
 	acme_problem_clear(&p);
@@ -443,8 +457,7 @@ acme_h_finalize(struct acme_rq *rq, const char *id)
 	if (f.waiting)
 		acme_wake_validator(rq->ctx);
 	else if (f.cert.serial[0] != '\0')
-		log_info("certificate %s issued for order %s of account %s", f.cert.serial, id,
-		    rq->acct.id);
+		audit_issue(rq, &f);
 	rc = acme_reply_order(rq, id);
 out:
 	free(der);

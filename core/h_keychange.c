@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/keypol.h"
@@ -147,6 +148,8 @@ acme_h_key_change(struct acme_rq *rq)
 		goto out;
 	}
 	log_info("account %s rolled over to key %s", rq->acct.id, newkey.thumb);
+	acme_audit("account.key_change", rq->dir->cfg->name, "sss", "account", rq->acct.id,
+	    "old_thumbprint", rq->acct.thumb, "new_thumbprint", newkey.thumb);
 	memcpy(rq->acct.thumb, newkey.thumb, sizeof(rq->acct.thumb));
 	free(rq->acct.jwk);
 	rq->acct.jwk = strdup(newkey.canon);

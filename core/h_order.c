@@ -9,6 +9,7 @@
 
 #include "core/b64.h"
 #include "core/ipaddr.h"
+#include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -455,6 +456,8 @@ acme_h_new_order(struct acme_rq *rq)
 		goto out;
 	}
 	log_info("order %s created by account %s (%zu identifiers)", o->id, o->acct, o->nident);
+	acme_audit("order.create", c->name, "sssjs", "order", o->id, "account", o->acct, "profile",
+	    o->profile, "identifiers", acme_audit_idents(o->ident, o->nident), "replaces", o->replaces);
 	rq_location(rq, "%sorder/%s", rq->dir->url_prefix, o->id);
 	rq_json(rq, 201, acme_view_order(rq->dir, o,
 	    or.nready == o->nauthz ? STORE_ST_READY : STORE_ST_PENDING, NULL));

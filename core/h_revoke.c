@@ -8,6 +8,7 @@
 
 #include "core/b64.h"
 #include "core/crl.h"
+#include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -233,6 +234,8 @@ acme_h_revoke(struct acme_rq *rq)
 	}
 	log_info("certificate %s revoked (reason %d) by %s", serial, r.reason,
 	    r.jwk_thumb ? "its own key" : rq->acct.id);
+	acme_audit("cert.revoke", rq->dir->cfg->name, "sis", "serial", serial, "reason",
+	    (int64_t)r.reason, "by", r.jwk_thumb ? "certificate key" : rq->acct.id);
 	if (acme_crl_publish(rq->ctx->store, rq->ctx->cfg, rq->dir->cfg, rq->dir->ca, rq->now) != ACME_OK)
 		log_err("certificate %s revoked, but the CRL could not be signed; it will be on the next", serial);
 	rq->resp->status = 200;

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "core/b64.h"
+#include "core/audit.h"
 #include "core/log.h"
 #include "core/validation.h"
 
@@ -293,6 +294,11 @@ acme_val_finish(struct store *s, const struct acme_config *cfg, const struct acm
 	}
 	*next_due = f.next_due;
 	if (item->kind == ACME_VAL_CAA) {
+		if (f.result != STORE_ST_NONE)
+			acme_audit("caa.recheck", item->dir, "ssss", "authorization", item->authz,
+			    "identifier", item->ident, "result", f.result == STORE_ST_VALID ? "allowed" :
+			    f.result == STORE_ST_INVALID ? "refused" : "retry", "detail",
+			    prob ? prob->detail : NULL);
 		if (f.result == STORE_ST_VALID)
 			log_info("authorization %s for %s: CAA re-checked, issuance allowed", item->authz,
 			    item->ident);
@@ -301,6 +307,14 @@ acme_val_finish(struct store *s, const struct acme_config *cfg, const struct acm
 			    prob->detail);
 		return ACME_OK;
 	}
+	if (f.result != STORE_ST_NONE)
+		acme_audit("validation", item->dir, "sssssssi", "authorization", item->authz, "account",
+		    item->acct, "identifier", item->ident, "challenge",
+		    item->type == STORE_CH_HTTP01 ? "http-01" : item->type == STORE_CH_DNS01 ? "dns-01" :
+		    "tls-alpn-01", "result", f.result == STORE_ST_VALID ? "valid" :
+		    f.result == STORE_ST_INVALID ? "invalid" : "retry", "problem",
+		    prob ? acme_prob_name(prob->type) : NULL, "detail", prob ? prob->detail : NULL,
+		    "attempt", (int64_t)item->attempt + 1);
 	if (f.result == STORE_ST_VALID)
 		log_info("authorization %s for %s is valid (%s)", item->authz, item->ident,
 		    item->type == STORE_CH_HTTP01 ? "http-01" :

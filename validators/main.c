@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/audit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -141,6 +142,8 @@ reload(struct daemon *d)
 		log_warn("reload: a new state directory takes effect at the next restart");
 	acme_log_open("acme-validator", n->log);
 	acme_log_level(n->log_level);
+	if (acme_audit_open(n) != ACME_OK)
+		log_err("reload: cannot open the audit log %s", n->audit_log);
 	/* Validations in flight hold copies of what they need from the old one. */
 	val_sched_use(d->sched, d->store, n);
 	acme_config_free(d->cfg);
@@ -215,6 +218,8 @@ main(int argc, char **argv)
 		if (d.cfg->log == NULL || strcmp(d.cfg->log, "stderr") == 0)
 			acme_log_open("acme-validator", "syslog");
 	}
+	if (acme_audit_open(d.cfg) != ACME_OK)
+		goto out;
 	if ((d.db_dir = acme_state_file(d.cfg, "db")) == NULL ||
 	    (d.wake_path = acme_state_file(d.cfg, "run/validator.sock")) == NULL ||
 	    (run_dir = acme_state_file(d.cfg, "run")) == NULL) {
