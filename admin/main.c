@@ -11,6 +11,18 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "init", admin_init, "create a state directory: CA, TLS certificate, store, configuration" },
+	{ "directories", admin_directories, "the configured ACME directories" },
+	{ "eab", admin_eab, "External Account Binding keys: new, list, revoke" },
+	{ "accounts", admin_accounts, "accounts: list, show, deactivate, delete" },
+	{ "orders", admin_orders, "orders: list, show" },
+	{ "certs", admin_certs, "certificates: list, show, revoke" },
+	{ "crl", admin_crl, "sign and publish the CRLs now" },
+	{ "backup", admin_backup, "hot backup of the store, configuration and keys" },
+	{ "restore", admin_restore, "restore a backup into a new state directory" },
+	{ "verify", admin_verify, "check every record and index of the store" },
+	{ "stats", admin_stats, "counts per table and the store's size" },
+	{ "cleanup", admin_cleanup, "remove finished orders, authorizations and rate state" },
+	{ "ratelimit", admin_ratelimit, "per-account rate-limit overrides: set, show, clear" },
 };
 
 static void
@@ -21,7 +33,9 @@ usage(FILE *f)
 	fprintf(f, "usage: acme-admin COMMAND [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'acme-admin COMMAND --help' describes a command's options.\n");
+	fprintf(f, "\n'acme-admin COMMAND --help' describes a command's options.\n"
+	    "Exit status: 0 done, 1 failed, 2 usage, 3 exists, 4 not found, 5 configuration,\n"
+	    "6 store, 7 verify found problems, 8 not in a state that allows it.\n");
 }
 
 int

@@ -24,6 +24,7 @@
 
 #include "core/ca.h"
 #include "core/log.h"
+#include "core/pkcs11.h"
 
 #define CN_MAX        64      /* X.520 ub-common-name */
 #define SERIAL_MAX    20      /* RFC 5280 section 4.1.2.2 */
@@ -427,9 +428,8 @@ out:
 	return rc;
 }
 
-/* Read every certificate of a PEM file (at least one). */
-static enum acme_err
-read_certs(const char *path, STACK_OF(X509) **out)
+enum acme_err
+ca_read_certs(const char *path, STACK_OF(X509) **out)
 {
 	STACK_OF(X509) *sk = NULL;
 	BIO *bio = NULL;
@@ -469,15 +469,18 @@ out:
 	return rc;
 }
 
-/* A private key from a file path or any OSSL_STORE URI ("pkcs11:..."),
- * without ever prompting for a passphrase. */
+/* A private key from a file path or any OSSL_STORE URI, without ever
+ * prompting for a passphrase; "pkcs11:" URIs go to core/pkcs11.c. */
 static enum acme_err
-load_key(const char *uri, EVP_PKEY **out)
+load_key(const char *uri, const struct ca_key_opts *kopts, EVP_PKEY **out)
 {
 	OSSL_STORE_CTX *st;
 	OSSL_STORE_INFO *info;
 
 	*out = NULL;
+	if (pkcs11_is_uri(uri))
+		return pkcs11_load_key(uri, kopts != NULL ? kopts->pkcs11_module : NULL,
+		    kopts != NULL ? kopts->pkcs11_pin_file : NULL, out);
 	if ((st = OSSL_STORE_open(uri, UI_null(), NULL, NULL, NULL)) == NULL) {
 		log_err("ca: cannot open the CA key %s", uri);
 		acme_log_ssl("ca: OSSL_STORE_open");
@@ -542,24 +545,34 @@ enum acme_err
 ca_load(const char *cert_path, const char *key_path, const char *chain_path,
     struct acme_ca **out)
 {
+	return ca_load_opts(cert_path, key_path, chain_path, NULL, out);
+}
+
+enum acme_err
+ca_load_opts(const char *cert_path, const char *key_path, const char *chain_path,
+    const struct ca_key_opts *kopts, struct acme_ca **out)
+{
 	struct acme_ca *ca = NULL;
 	STACK_OF(X509) *certs = NULL, *chain = NULL;
+	char shown[512];
 	enum acme_err rc;
 	int i;
 
 	*out = NULL;
+	/* The key as log lines may name it: a pkcs11: URI without its PIN. */
+	pkcs11_uri_redact(key_path, shown, sizeof(shown));
 	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
 		log_err("ca: out of memory");
 		return ACME_ENOMEM;
 	}
-	if ((rc = read_certs(cert_path, &certs)) != ACME_OK ||
-	    (rc = load_key(key_path, &ca->key)) != ACME_OK)
+	if ((rc = ca_read_certs(cert_path, &certs)) != ACME_OK ||
+	    (rc = load_key(key_path, kopts, &ca->key)) != ACME_OK)
 		goto out;
 	ca->cert = sk_X509_shift(certs);
 	rc = ACME_ECONFIG;
 	if (X509_check_private_key(ca->cert, ca->key) != 1) {
 		ERR_clear_error();
-		log_err("ca: the key %s does not belong to the certificate %s", key_path, cert_path);
+		log_err("ca: the key %s does not belong to the certificate %s", shown, cert_path);
 		goto out;
 	}
 	if (X509_check_ca(ca->cert) != 1 ||
@@ -571,7 +584,7 @@ ca_load(const char *cert_path, const char *key_path, const char *chain_path,
 	if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) < 0)
 		log_warn("ca: %s has expired", cert_path);
 	if (chain_path != NULL) {
-		if ((rc = read_certs(chain_path, &chain)) != ACME_OK)
+		if ((rc = ca_read_certs(chain_path, &chain)) != ACME_OK)
 			goto out;
 		if (X509_cmp(sk_X509_value(chain, 0), ca->cert) != 0) {
 			log_err("ca: the chain %s must start with the issuing certificate %s",

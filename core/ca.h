@@ -13,14 +13,26 @@
 
 struct acme_ca;
 
+/* Where a "pkcs11:" CA key is found (core/pkcs11.h); NULL members take the
+ * defaults. */
+struct ca_key_opts {
+	const char *pkcs11_module;    /* NULL: pkcs11_default_module() */
+	const char *pkcs11_pin_file;  /* used when the URI has no pin-value */
+};
+
 /*
  * Load the issuing certificate (cert_path, PEM), its private key (key_path:
- * a PEM file, or a "pkcs11:" URI opened through OSSL_STORE), and the chain to
+ * a PEM file or another OSSL_STORE URI, or a "pkcs11:" URI whose key stays
+ * in the token, loaded per kopts, NULL for the defaults), and the chain to
  * serve after the leaf (chain_path, PEM: the issuing certificate first, then
  * any further intermediates; NULL = the issuing certificate alone). Checks
  * that the key matches the certificate and that the certificate may sign
- * (CA:TRUE, keyCertSign). *out freed with ca_free().
+ * (CA:TRUE, keyCertSign). A PIN in key_path is never logged. *out freed with
+ * ca_free().
  */
+enum acme_err ca_load_opts(const char *cert_path, const char *key_path, const char *chain_path,
+    const struct ca_key_opts *kopts, struct acme_ca **out);
+/* ca_load_opts() with the default key options. */
 enum acme_err ca_load(const char *cert_path, const char *key_path, const char *chain_path,
     struct acme_ca **out);
 void ca_free(struct acme_ca *ca);
@@ -94,6 +106,10 @@ enum acme_err ca_make_tls(EVP_PKEY *key, const char *const *dns, size_t ndns,
 /* Write a private key (PEM, PKCS#8, mode 0600) or certificates (PEM, mode 0644). */
 enum acme_err ca_write_key(const char *path, EVP_PKEY *key);
 enum acme_err ca_write_certs(const char *path, X509 *const *certs, size_t n);
+
+/* Every certificate of a PEM file, at least one; *out freed with
+ * sk_X509_pop_free(*out, X509_free). */
+enum acme_err ca_read_certs(const char *path, STACK_OF(X509) **out);
 
 /* Encode a DER certificate as PEM (64-character lines, LF); caller frees. */
 char *ca_der_to_pem(const unsigned char *der, size_t len);

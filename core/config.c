@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/ratelimit.h"
 #include "store/store.h"
 
 #define CONFIG_MAX_SIZE (1024 * 1024)
@@ -42,6 +43,7 @@ enum cfg_type {
 	CT_PATHLIST,   /* like CT_LIST, each made absolute against state_dir */
 	CT_NAMELIST,   /* like CT_LIST, each a name pattern (core/policy.h) */
 	CT_IPLIST,     /* like CT_LIST, each an IP range */
+	CT_RATE,       /* struct acme_rl_spec: "N/PERIOD" or "off" */
 };
 
 struct cfg_key {
@@ -66,6 +68,7 @@ static const struct cfg_key global_keys[] = {
 	{ "orders_per_page", CT_INT, G(orders_per_page), 0, 1, 1000 },
 	{ "max_body", CT_SIZE, G(max_body), 0, 1024, 1024 * 1024 },
 	{ "resolver", CT_STR, G(resolver), 0, 0, 0 },
+	{ "public_suffix_list", CT_STR, G(public_suffix_list), 0, 0, 0 },
 	{ "http01_port", CT_INT, G(http01_port), 0, 1, 65535 },
 	{ "tlsalpn01_port", CT_INT, G(tlsalpn01_port), 0, 1, 65535 },
 	{ "retry_base", CT_DURATION, G(retry_base), 0, 1, 86400 },
@@ -109,6 +112,11 @@ static const struct cfg_key dir_keys[] = {
 	{ "account_keys", CT_KEYPOL, D(account_keys), 0, 0, 0 },
 	{ "cert_keys", CT_KEYPOL, D(cert_keys), 0, 0, 0 },
 	{ "revocation_reasons", CT_REASONS, D(revocation_reasons), 0, 0, 0 },
+	{ "rate_orders_per_account", CT_RATE, D(rate[ACME_RL_ORDERS_PER_ACCOUNT]), 0, 0, 0 },
+	{ "rate_accounts_per_ip", CT_RATE, D(rate[ACME_RL_ACCOUNTS_PER_IP]), 0, 0, 0 },
+	{ "rate_certs_per_domain", CT_RATE, D(rate[ACME_RL_CERTS_PER_DOMAIN]), 0, 0, 0 },
+	{ "rate_failed_validations", CT_RATE, D(rate[ACME_RL_FAILED_VALIDATIONS]), 0, 0, 0 },
+	{ "rate_limit_doc", CT_URL, D(rate_limit_doc), 0, 0, 0 },
 	{ "crl_lifetime", CT_DURATION, D(crl_lifetime), 0, 3600, 366LL * 86400 },
 	{ "crl_refresh", CT_DURATION, D(crl_refresh), 0, 60, 366LL * 86400 },
 	{ "ca_alt_chains", CT_PATHLIST, D(alt_chain), D(nalt_chain), 0, 0 },
@@ -361,6 +369,12 @@ set_key(const struct cfg_key *k, void *base, const char *v, const char **why)
 			return -1;
 		}
 		*(int64_t *)p = d;
+		return 0;
+	case CT_RATE:
+		if (acme_rl_parse(v, (struct acme_rl_spec *)p) < 0) {
+			*why = "expected N/PERIOD (e.g. 300/3h) or off";
+			return -1;
+		}
 		return 0;
 	case CT_REASONS:
 		if (parse_reasons(v, (unsigned *)p) < 0) {

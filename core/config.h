@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/keypol.h"
+#include "core/ratelimit_override.h"
 
 #define ACME_DIR_NAME_MAX 32
 #define ACME_MAX_PROFILES 16
@@ -23,6 +24,12 @@ enum acme_profile_ku {
 enum acme_profile_eku {
 	PROFILE_EKU_SERVER_AUTH = 1u << 0,
 	PROFILE_EKU_CLIENT_AUTH = 1u << 1,
+};
+
+/* A rate limit: n per period seconds; period 0 = no limit. */
+struct acme_rl_spec {
+	uint32_t n;
+	int64_t period;
 };
 
 /* A certificate profile (draft-ietf-acme-profiles): what a certificate
@@ -73,6 +80,8 @@ struct acme_dir_config {
 	struct acme_keypol account_keys;
 	struct acme_keypol cert_keys;
 	unsigned revocation_reasons; /* bits 1 << reason code that subscribers may give */
+	struct acme_rl_spec rate[ACME_RL__N];   /* enum acme_rl_limit */
+	char *rate_limit_doc;       /* URL sent as Link rel="help" with rateLimited */
 	int64_t crl_lifetime;       /* nextUpdate - thisUpdate */
 	int64_t crl_refresh;        /* a served CRL older than this is signed afresh */
 	size_t nalt_chain;
@@ -100,6 +109,7 @@ struct acme_config {
 	int orders_per_page;        /* page size of an account's orders list */
 	size_t max_body;            /* request body limit, bytes */
 	char *resolver;             /* ip:port, or NULL for the system's */
+	char *public_suffix_list;   /* for certs_per_domain (default Debian's publicsuffix) */
 	int http01_port;
 	int tlsalpn01_port;
 	int64_t retry_base;         /* first validation retry delay */

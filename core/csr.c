@@ -19,7 +19,6 @@
 #include "core/log.h"
 
 #define CSR_MAX_LEN   16384
-#define CSR_MAX_NAMES 100
 #define DNS_MAX       253
 
 static int
@@ -194,9 +193,9 @@ add_ip(struct acme_csr *c, const unsigned char *a, int len, struct acme_problem 
 	for (i = 0; i < c->nip; i++)
 		if (c->ip[i].len == len && memcmp(c->ip[i].addr, a, (size_t)len) == 0)
 			return 0;
-	if (c->ndns + c->nip >= CSR_MAX_NAMES)
-		return bad(p, "CSR has more than %d names", CSR_MAX_NAMES);
-	if (c->ip == NULL && (c->ip = calloc(CSR_MAX_NAMES, sizeof(*c->ip))) == NULL) {
+	if (c->ndns + c->nip >= ACME_CSR_MAX_NAMES)
+		return bad(p, "CSR has more than %d names", ACME_CSR_MAX_NAMES);
+	if (c->ip == NULL && (c->ip = calloc(ACME_CSR_MAX_NAMES, sizeof(*c->ip))) == NULL) {
 		log_err("csr: out of memory");
 		return acme_problem_set(p, PROB_SERVER_INTERNAL, "out of memory");
 	}
@@ -233,9 +232,9 @@ add_dns(struct acme_csr *c, const unsigned char *s, int slen, const char *what,
 	for (i = 0; i < c->ndns; i++)
 		if (strcmp(c->dns[i], name) == 0)
 			return 0;
-	if (c->ndns + c->nip >= CSR_MAX_NAMES)
-		return bad(p, "CSR has more than %d names", CSR_MAX_NAMES);
-	if ((c->dns == NULL && (c->dns = calloc(CSR_MAX_NAMES, sizeof(*c->dns))) == NULL) ||
+	if (c->ndns + c->nip >= ACME_CSR_MAX_NAMES)
+		return bad(p, "CSR has more than %d names", ACME_CSR_MAX_NAMES);
+	if ((c->dns == NULL && (c->dns = calloc(ACME_CSR_MAX_NAMES, sizeof(*c->dns))) == NULL) ||
 	    (c->dns[c->ndns] = strdup(name)) == NULL) {
 		log_err("csr: out of memory");
 		return acme_problem_set(p, PROB_SERVER_INTERNAL, "out of memory");

@@ -10,6 +10,9 @@
 #include "core/keypol.h"
 #include "core/problem.h"
 
+/* The most names a CSR (and so an order to be finalized) may carry. */
+#define ACME_CSR_MAX_NAMES 100
+
 struct csr_ip {
 	unsigned char addr[16];
 	int len;             /* 4 or 16 */

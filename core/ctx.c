@@ -10,6 +10,7 @@
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/psl.h"
 
 static struct json_object *
 directory_object(const struct acme_dir *d)
@@ -142,6 +143,9 @@ acme_ctx_new(const struct acme_config *cfg, struct acme_ctx **out)
 		goto out;
 	if ((rc = acme_audit_open(cfg)) != ACME_OK)
 		goto out;
+	for (i = 0; i < cfg->ndir; i++)
+		if (cfg->dir[i].rate[ACME_RL_CERTS_PER_DOMAIN].period != 0)
+			(void)acme_psl_load(cfg->public_suffix_list);   /* missing: two labels */
 	*out = ctx;
 	ctx = NULL;
 	rc = ACME_OK;

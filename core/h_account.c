@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "core/account_ops.h"
 #include "core/contact.h"
 #include "core/internal.h"
 #include "core/json.h"
@@ -165,74 +166,6 @@ struct update_account {
 	struct store_account out;
 };
 
-/* Deactivation cancels the account's pending orders and authorizations
- * (RFC 8555 section 7.3.6); issued certificates stay as they are. */
-#define CANCEL_MAX 1000
-
-struct cancel {
-	struct store_txn *t;
-	int64_t now;
-	enum store_err err;
-};
-
-static enum store_err
-cancel_authz(struct store_txn *t, const char *id)
-{
-	struct store_authz z;
-	enum store_err e;
-
-	memset(&z, 0, sizeof(z));
-	if ((e = store_authz_get(t, id, &z)) == STORE_OK && z.status == STORE_ST_PENDING) {
-		z.status = STORE_ST_DEACTIVATED;
-		z.due = 0;
-		e = store_authz_put(t, &z, 0);
-	}
-	store_authz_free(&z);
-	return e == STORE_NOTFOUND ? STORE_OK : e;
-}
-
-static int
-cancel_cb(const char *id, void *arg)
-{
-	struct cancel *c = arg;
-	struct store_order o;
-	struct acme_problem p;
-	size_t i;
-
-	memset(&o, 0, sizeof(o));
-	memset(&p, 0, sizeof(p));
-	if ((c->err = store_order_get(c->t, id, &o)) != STORE_OK)
-		goto out;
-	if (o.status != STORE_ST_PENDING || o.expires <= c->now)
-		goto out;
-	for (i = 0; i < o.nauthz && c->err == STORE_OK; i++)
-		c->err = cancel_authz(c->t, o.authz[i]);
-	if (c->err != STORE_OK)
-		goto out;
-	acme_problem_set(&p, PROB_UNAUTHORIZED, "the account was deactivated");
-	free(o.error);
-	o.error = acme_problem_json(&p);
-	o.status = STORE_ST_INVALID;
-	c->err = store_order_put(c->t, &o, 0);
-out:
-	acme_problem_clear(&p);
-	store_order_free(&o);
-	return c->err != STORE_OK;
-}
-
-static enum store_err
-cancel_pending(struct store_txn *t, const char *acct, int64_t now)
-{
-	struct cancel c;
-	enum store_err e;
-
-	c.t = t;
-	c.now = now;
-	c.err = STORE_OK;
-	e = store_orders_by_account(t, acct, NULL, CANCEL_MAX, cancel_cb, &c);
-	return e != STORE_OK ? e : c.err;
-}
-
 static enum store_err
 update_account_txn(struct store_txn *t, void *arg)
 {
@@ -246,7 +179,9 @@ update_account_txn(struct store_txn *t, void *arg)
 		return e;
 	if (u->out.status != STORE_ST_VALID)
 		return STORE_OK;        /* the caller refuses; nothing written */
-	if (u->deactivate && (e = cancel_pending(t, u->id, u->now)) != STORE_OK)
+	/* Deactivation cancels the account's pending orders and authorizations
+	 * (RFC 8555 section 7.3.6); issued certificates stay as they are. */
+	if (u->deactivate && (e = acme_account_cancel_pending(t, u->id, u->now)) != STORE_OK)
 		return e;
 	if (u->set_contact || u->deactivate || u->tos_url != NULL) {
 		old = u->out.contact;

@@ -12,6 +12,7 @@
 enum authz_action { AZ_GET, AZ_DEACTIVATE, AZ_RESPOND };
 
 struct authz_op {
+	const struct acme_config *cfg;
 	const char *id;
 	const char *acct;
 	const char *thumb;           /* the account key's thumbprint now (AZ-17) */
@@ -23,6 +24,38 @@ struct authz_op {
 	char why[160];
 	int started;                 /* a validation was queued */
 };
+
+/*
+ * AZ-22 (RFC 8555 section 8.2): a client that responds again to a challenge
+ * waiting for its next attempt gets that attempt now, at most once per
+ * retry_base. The store keeps no time of the last attempt, but the wait
+ * was set when it ended: due = end + backoff(attempts - 1), so at least
+ * (the shortest jittered backoff) - (due - now) seconds have passed since.
+ * A lease moves due too (to its start + lease); an attempt may be in flight
+ * while due is less than 2 * validation_timeout (the challenge, then CAA)
+ * short of that, and such a challenge is never touched, so that no two
+ * daemons validate it at once.
+ */
+static int
+early_retry_allowed(const struct acme_config *cfg, const struct store_authz *z,
+    const struct store_chall *c, int64_t now)
+{
+	int64_t wait = z->due - now, b = cfg->retry_base;
+	uint32_t n;
+
+	if (c->status != STORE_ST_PROCESSING || c->attempts == 0 || c->error == NULL ||
+	    z->due == 0 || wait <= 1)
+		return 0;        /* not waiting, or the attempt comes anyway */
+	for (n = c->attempts - 1; n > 0 && b < cfg->retry_cap; n--)
+		b *= 2;
+	if (b > cfg->retry_cap)
+		b = cfg->retry_cap;
+	if (b >= 10)
+		b -= b / 10;     /* acme_val_backoff()'s jitter at its shortest */
+	if (b - wait < cfg->retry_base)
+		return 0;
+	return wait < cfg->lease - 2 * cfg->validation_timeout - 2;
+}
 
 static enum store_err
 authz_txn(struct store_txn *t, void *arg)
@@ -65,9 +98,17 @@ authz_txn(struct store_txn *t, void *arg)
 		}
 		c = &op->z.chall[op->chall];
 		/* Responding again to a challenge already under way or final is
-		 * harmless: the current state is returned (AZ-16). */
-		if (c->status != STORE_ST_PENDING)
+		 * harmless: the current state is returned (AZ-16); one waiting
+		 * for a retry may get it early (AZ-22). */
+		if (c->status != STORE_ST_PENDING) {
+			if (st != STORE_ST_PENDING || !early_retry_allowed(op->cfg, &op->z, c, op->now))
+				return STORE_OK;
+			op->z.due = op->now;
+			if ((e = store_authz_put(t, &op->z, 0)) != STORE_OK)
+				return e;
+			op->started = 1;
 			return STORE_OK;
+		}
 		if (st != STORE_ST_PENDING) {
 			op->refused = PROB_MALFORMED;
 			snprintf(op->why, sizeof(op->why), "the authorization is %s", store_status_name(st));
@@ -101,6 +142,7 @@ run_authz_op(struct acme_rq *rq, struct authz_op *op)
 {
 	enum store_err e;
 
+	op->cfg = rq->ctx->cfg;
 	op->acct = rq->acct.id;
 	op->thumb = rq->acct.thumb;
 	op->now = rq->now;

@@ -12,6 +12,8 @@
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/psl.h"
+#include "core/ratelimit.h"
 #include "core/validation.h"
 
 #define CSR_MAX (16 * 1024)
@@ -25,6 +27,7 @@ struct finalize {
 	const unsigned char *csr_der;  /* kept on the order while it waits (processing) */
 	size_t csr_len;
 	int waiting;                   /* the order waits for CAA re-checks */
+	int64_t retry_after;           /* with rateLimited */
 	enum acme_prob refused;
 	char why[400];
 	struct store_cert cert;        /* what was issued */
@@ -212,6 +215,45 @@ caa_gate(struct store_txn *t, const struct acme_dir_config *dc, const struct sto
 	return e;
 }
 
+/* Certificates per registered domain: all checked first, then all taken, so
+ * a refusal records nothing. */
+static enum store_err
+cert_limits(struct store_txn *t, struct finalize *f)
+{
+	const struct acme_dir_config *c = f->rq->dir->cfg;
+	const struct store_order *o = &f->order;
+	const char *reg[ACME_CSR_MAX_NAMES];
+	size_t n = 0, i, j;
+	enum store_err e;
+	int limited = 0, peek;
+
+	for (i = 0; i < o->nident && n < ACME_CSR_MAX_NAMES; i++) {
+		if (o->ident[i].type != STORE_IDENT_DNS)
+			continue;
+		reg[n] = acme_psl_registered(o->ident[i].value + (strncmp(o->ident[i].value, "*.", 2) ?
+		    0 : 2));
+		for (j = 0; j < n && strcmp(reg[j], reg[n]) != 0; j++)
+			;
+		if (j == n)
+			n++;
+	}
+	for (peek = 1; peek >= 0; peek--)
+		for (i = 0; i < n; i++) {
+			e = acme_rl_take(t, c, ACME_RL_CERTS_PER_DOMAIN, o->acct, reg[i], f->rq->now_ms,
+			    peek, &limited, &f->retry_after);
+			if (e != STORE_OK)
+				return e;
+			if (limited) {
+				f->refused = PROB_RATE_LIMITED;
+				snprintf(f->why, sizeof(f->why), "too many certificates for %s "
+				    "(rate_certs_per_domain); retry after %lld s", reg[i],
+				    (long long)f->retry_after);
+				return STORE_OK;
+			}
+		}
+	return STORE_OK;
+}
+
 static enum store_err
 fail_order(struct store_txn *t, struct store_order *o, char *err)
 {
@@ -263,6 +305,8 @@ finalize_txn(struct store_txn *t, void *arg)
 		    f->order.profile);
 		return STORE_OK;
 	}
+	if ((e = cert_limits(t, f)) != STORE_OK || f->refused != PROB_NONE)
+		return e;
 	if ((e = caa_gate(t, rq->dir->cfg, &f->order, rq->now, 1, &caa, &err)) != STORE_OK)
 		return e;
 	if (caa == CAA_FAILED)
@@ -448,6 +492,10 @@ acme_h_finalize(struct acme_rq *rq, const char *id)
 	}
 	if (e != STORE_OK) {
 		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (f.refused == PROB_RATE_LIMITED) {
+		rc = acme_rate_limited(rq, f.retry_after, "%s", f.why);
 		goto out;
 	}
 	if (f.refused != PROB_NONE) {

@@ -14,6 +14,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/psl.h"
+#include "core/ratelimit.h"
 
 struct order_req {
 	struct acme_rq *rq;
@@ -26,7 +28,8 @@ struct order_req {
 	size_t nready;                /* authorizations already valid (reused) */
 	enum acme_prob refused;       /* set by the transaction when it refuses */
 	int refused_status;
-	char why[200];
+	int64_t retry_after;          /* with rateLimited */
+	char why[400];
 };
 
 static enum acme_addr_class
@@ -360,6 +363,55 @@ out:
 	return e;
 }
 
+/* Rate limits of a new order: orders per account (taken), failed validations
+ * per name and certificates per registered domain (checked only; counted
+ * when a validation fails and when a certificate is issued). */
+static enum store_err
+order_limits(struct store_txn *t, struct order_req *or)
+{
+	struct acme_rq *rq = or->rq;
+	const struct acme_dir_config *c = rq->dir->cfg;
+	char subject[STORE_ID_LEN + 2 + ACME_IDENT_MAX];
+	const char *name;
+	enum store_err e;
+	int limited = 0;
+	size_t i;
+
+	if ((e = acme_rl_take(t, c, ACME_RL_ORDERS_PER_ACCOUNT, rq->acct.id, rq->acct.id,
+	    rq->now_ms, 0, &limited, &or->retry_after)) != STORE_OK || limited) {
+		if (limited)
+			snprintf(or->why, sizeof(or->why), "too many new orders for this account "
+			    "(rate_orders_per_account); retry after %lld s", (long long)or->retry_after);
+		goto out;
+	}
+	for (i = 0; i < or->nident && !limited; i++) {
+		name = or->ident[i].wildcard ? or->ident[i].value + 2 : or->ident[i].value;
+		snprintf(subject, sizeof(subject), "%s/%s", rq->acct.id, name);
+		if ((e = acme_rl_take(t, c, ACME_RL_FAILED_VALIDATIONS, rq->acct.id, subject,
+		    rq->now_ms, 1, &limited, &or->retry_after)) != STORE_OK)
+			goto out;
+		if (limited) {
+			snprintf(or->why, sizeof(or->why), "too many failed validations of %s for this "
+			    "account (rate_failed_validations); retry after %lld s", name,
+			    (long long)or->retry_after);
+			break;
+		}
+		if (or->ident[i].type != STORE_IDENT_DNS)
+			continue;
+		if ((e = acme_rl_take(t, c, ACME_RL_CERTS_PER_DOMAIN, rq->acct.id,
+		    acme_psl_registered(name), rq->now_ms, 1, &limited, &or->retry_after)) != STORE_OK)
+			goto out;
+		if (limited)
+			snprintf(or->why, sizeof(or->why), "too many certificates for %s "
+			    "(rate_certs_per_domain); retry after %lld s", acme_psl_registered(name),
+			    (long long)or->retry_after);
+	}
+out:
+	if (limited)
+		or->refused = PROB_RATE_LIMITED;
+	return e;
+}
+
 static enum store_err
 new_order_txn(struct store_txn *t, void *arg)
 {
@@ -372,6 +424,8 @@ new_order_txn(struct store_txn *t, void *arg)
 	or->nready = 0;
 	or->refused = PROB_NONE;
 	o->nauthz = 0;
+	if ((e = order_limits(t, or)) != STORE_OK || or->refused != PROB_NONE)
+		return e;
 	if (or->replaces != NULL) {
 		if ((e = check_replaces(t, or)) != STORE_OK)
 			return e;
@@ -449,6 +503,10 @@ acme_h_new_order(struct acme_rq *rq)
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_order_txn, &or);
 	if (e != STORE_OK) {
 		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (or.refused == PROB_RATE_LIMITED) {
+		rc = acme_rate_limited(rq, or.retry_after, "%s", or.why);
 		goto out;
 	}
 	if (or.refused != PROB_NONE) {

@@ -14,6 +14,7 @@
 #include "core/ident.h"
 #include "core/jwk.h"
 #include "core/jws.h"
+#include "core/orders.h"
 #include "core/problem.h"
 #include "store/store.h"
 
@@ -73,6 +74,7 @@ struct acme_rq {
 	struct acme_jwk jwk;      /* the jwk of jwk-signed requests */
 	struct acme_problem prob;
 	int64_t now;
+	int64_t now_ms;           /* the same moment in milliseconds (rate limits) */
 };
 
 /* --- responses (core/resp.c) --- */
@@ -81,6 +83,10 @@ void rq_problem(struct acme_rq *rq);
 void rq_location(struct acme_rq *rq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rq_link(struct acme_rq *rq, const char *url, const char *rel);
 void rq_retry_after(struct acme_rq *rq, int64_t seconds);
+/* 429 rateLimited with Retry-After and, when configured, Link rel="help";
+ * returns -1. */
+int acme_rate_limited(struct acme_rq *rq, int64_t retry_after, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Map a store error to a problem (500, or 503 with Retry-After for a full
  * disk or a store that needs recovery); returns -1. */
 int rq_store_error(struct acme_rq *rq, enum store_err e);
@@ -126,21 +132,13 @@ struct json_object *acme_view_authz(const struct acme_dir *d, const struct store
 struct json_object *acme_view_chall(const struct acme_dir *d, const struct store_authz *z,
     int idx);
 struct json_object *acme_view_ident(uint8_t type, const char *value);
-const char *acme_chall_type_name(uint8_t type);
 /* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"). */
 void acme_rfc3339(int64_t t, char out[32]);
 /* Parse RFC 3339; -1 if not valid. */
 int acme_parse_rfc3339(const char *s, int64_t *t);
 
-/* --- order state (core/orderstate.c) --- */
-/* The order's status as clients see it, computed from its authorizations
- * (read in t): pending/ready/processing/valid/invalid. When it is invalid
- * because of an authorization, *err gets that authorization's problem (a
- * new JSON text the caller frees), if any. */
-enum store_status acme_order_status(struct store_txn *t, const struct store_order *o,
-    int64_t now, char **err);
-/* The effective status of an authorization (expiry applied). */
-enum store_status acme_authz_status(const struct store_authz *z, int64_t now);
+/* --- order state (core/orderstate.c; acme_order_status and
+ * acme_authz_status are in core/orders.h, which acme-admin uses too) --- */
 struct json_object *acme_view_order(const struct acme_dir *d, const struct store_order *o,
     enum store_status st, const char *err);
 

@@ -160,3 +160,17 @@ rq_store_error(struct acme_rq *rq, enum store_err e)
 	}
 	return -1;
 }
+
+int
+acme_rate_limited(struct acme_rq *rq, int64_t retry_after, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	acme_problem_vset(&rq->prob, PROB_RATE_LIMITED, fmt, ap);
+	va_end(ap);
+	rq_retry_after(rq, retry_after);
+	if (rq->dir->cfg->rate_limit_doc != NULL)
+		rq_link(rq, rq->dir->cfg->rate_limit_doc, "help");
+	return -1;
+}

@@ -157,6 +157,7 @@ void
 acme_handle(struct acme_ctx *ctx, const struct acme_req *req, struct acme_resp *resp)
 {
 	struct acme_rq rq;
+	struct timespec ts;
 	char nonce[24];
 	int rc, is_directory;
 
@@ -165,7 +166,9 @@ acme_handle(struct acme_ctx *ctx, const struct acme_req *req, struct acme_resp *
 	rq.ctx = ctx;
 	rq.req = req;
 	rq.resp = resp;
-	rq.now = (int64_t)time(NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rq.now = (int64_t)ts.tv_sec;
+	rq.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 
 	if (req->method == NULL || req->path == NULL) {
 		acme_problem_set(&rq.prob, PROB_MALFORMED, "incomplete request");

@@ -16,6 +16,7 @@
 #include "core/b64.h"
 #include "core/audit.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/validation.h"
 
 struct lease {
@@ -206,6 +207,22 @@ finish_caa(struct finish *f, struct store_txn *t, struct store_authz *z)
 	return store_authz_put(t, z, 0);
 }
 
+/* A failed authorization counts against rate_failed_validations. */
+static enum store_err
+count_failure(struct store_txn *t, const struct finish *f, const struct store_authz *z)
+{
+	const struct acme_dir_config *dc = acme_config_dir(f->cfg, z->dir);
+	char subject[STORE_ID_LEN + 2 + 256];
+	int64_t retry;
+	int limited;
+
+	if (dc == NULL)
+		return STORE_OK;
+	snprintf(subject, sizeof(subject), "%s/%s", z->acct, z->ident.value);
+	return acme_rl_take(t, dc, ACME_RL_FAILED_VALIDATIONS, z->acct, subject, f->now * 1000, 0,
+	    &limited, &retry);
+}
+
 static enum store_err
 finish_txn(struct store_txn *t, void *arg)
 {
@@ -261,6 +278,8 @@ finish_txn(struct store_txn *t, void *arg)
 			z.status = STORE_ST_INVALID;
 			z.due = 0;
 			f->result = STORE_ST_INVALID;
+			if ((e = count_failure(t, f, &z)) != STORE_OK)
+				goto out;
 		}
 	}
 	e = store_authz_put(t, &z, 0);

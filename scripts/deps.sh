@@ -9,7 +9,7 @@ PKGS=(
   libcmocka-dev
   spawn-fcgi nginx lighttpd lighttpd-mod-openssl
   certbot lego pebble
-  openssl curl ca-certificates
+  openssl curl ca-certificates publicsuffix
   softhsm2 libengine-pkcs11-openssl opensc
   clang libclang-rt-14-dev valgrind
   python3 python3-cryptography python3-requests

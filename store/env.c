@@ -245,8 +245,12 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	 * DB_REGISTER|DB_RECOVER, attaching to a panicked region (everyone who
 	 * saw the panic has closed) runs recovery (tests/store/test_tables). */
 	atomic_store(&s->panicked, 0);
+	/* The store exists (check_exists): a table added by a later version
+	 * (eab.db) is created on first open. Indexes are not: a new index on
+	 * existing records needs a rebuild (see st_idx_open). */
 	for (i = 0; i < TBL__N; i++) {
-		ret = st_db_open(s, &s->db[i], store_tbls[i].file, store_tbls[i].pagesize, 0, oflags);
+		ret = st_db_open(s, &s->db[i], store_tbls[i].file, store_tbls[i].pagesize, 0,
+		    oflags | DB_CREATE);
 		if (ret != 0) {
 			rc = store_dberr(s, ret, "open %s", store_tbls[i].file);
 			goto out;
@@ -285,7 +289,8 @@ store_maintain(struct store *s)
 	ret = s->env->txn_checkpoint(s->env, ST_CKP_KBYTES, ST_CKP_MINUTES, 0);
 	if (ret != 0 && (rc = store_dberr(s, ret, "checkpoint")) != STORE_OK)
 		goto out;
-	ret = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
+	/* A hot backup in progress needs every log file until it is done. */
+	ret = st_backup_running(s) ? 0 : s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
 	if (ret != 0 && (rc = store_dberr(s, ret, "log_archive")) != STORE_OK)
 		goto out;
 	rc = STORE_OK;

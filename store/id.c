@@ -95,7 +95,8 @@ static const struct {
 	[CS_DIR] = { 1, STORE_NAME_MAX, is_dirch },
 	[CS_SERIAL] = { 1, STORE_SERIAL_MAX, is_hex },
 	[CS_ARI] = { 1, STORE_ARI_MAX, is_ari },
-	[CS_NAME] = { 1, 63, is_graph },
+	[CS_NAME] = { 1, ST_COUNTER_NAME_MAX, is_graph },
+	[CS_KID] = { 1, STORE_EAB_KID_MAX, is_b64url },
 };
 
 int

@@ -60,7 +60,7 @@ enum store_err store_dberr(struct store *s, int ret, const char *fmt, ...)
  * idx-acct-thumb.db, ...): simple to inspect with db_dump/db_verify, each
  * with its own page size, and no subdatabase metadata page to contend on. */
 
-enum st_tbl { TBL_ACCOUNT, TBL_ORDER, TBL_AUTHZ, TBL_CERT, TBL_COUNTER, TBL__N };
+enum st_tbl { TBL_ACCOUNT, TBL_ORDER, TBL_AUTHZ, TBL_CERT, TBL_EAB, TBL_COUNTER, TBL__N };
 
 enum st_idx {
 	IDX_ACCT_THUMB,   /* thumb || 0x00 || dir                       unique */
@@ -73,7 +73,8 @@ enum st_idx {
 };
 
 #define ST_KEY_MAX 320   /* longest secondary key (authz ident) with room */
-#define ST_PKEY_MAX 64   /* longest primary key (serial 40, id 22, counter name) */
+#define ST_COUNTER_NAME_MAX 255   /* counter names ("rate/<limit>/<domain>" needs room) */
+#define ST_PKEY_MAX 256  /* longest primary key (serial 40, id 22, EAB kid 64, counter name 255) */
 #define ST_ITEM_MAX 96   /* longest key a scan collects: a primary key, dir || 0 || serial */
 
 /* A derived secondary key: ptr points into buf or into the record itself. */
@@ -157,6 +158,7 @@ enum store_err st_need_rw(const struct store_txn *t, const char *what);
 #define REC_MAGIC_ORDER   'O'
 #define REC_MAGIC_AUTHZ   'Z'
 #define REC_MAGIC_CERT    'C'
+#define REC_MAGIC_EAB     'E'
 #define REC_VEC_MAX 1024            /* repeated fields per record */
 #define REC_STR_MAX (1u << 20)      /* any one string or blob */
 #define REC_IDENT_MAX 255           /* identifier value */
@@ -173,6 +175,8 @@ enum { CH_TYPE = 1, CH_STATUS, CH_TOKEN, CH_VALIDATED, CH_KEYAUTH, CH_ERROR, CH_
 enum { CRT_SERIAL = 1, CRT_ACCT, CRT_ORDER, CRT_DIR, CRT_ISSUED, CRT_NOT_BEFORE,
        CRT_NOT_AFTER, CRT_DER, CRT_CHAIN, CRT_ARI, CRT_REVOKED, CRT_REASON, CRT_REVOKED_AT,
        CRT_REPLACED_BY, CRT_PROFILE };
+enum { EAB_KID = 1, EAB_DIR, EAB_KEY, EAB_CREATED, EAB_EXPIRES, EAB_REUSABLE, EAB_REVOKED,
+       EAB_USES, EAB_ACCOUNT, EAB_NOTE };
 
 enum rec_kind {
 	RK_U8, RK_U32, RK_I32, RK_I64,
@@ -184,10 +188,11 @@ enum rec_kind {
 	RK_IDENT,   /* struct store_ident: type byte, then value */
 	RK_IDENTV,  /* struct store_ident * + count at off2; repeated tag */
 	RK_CHALLV,  /* struct store_chall[size] + count at off2; nested TLV; repeated */
+	RK_BYTES,   /* unsigned char[size] + size_t length at off2: 1..size bytes */
 };
 
 /* Charset rules for fixed strings and keys. */
-enum rec_cs { CS_ANY, CS_ID, CS_THUMB, CS_TOKEN, CS_DIR, CS_SERIAL, CS_ARI, CS_NAME };
+enum rec_cs { CS_ANY, CS_ID, CS_THUMB, CS_TOKEN, CS_DIR, CS_SERIAL, CS_ARI, CS_NAME, CS_KID };
 
 struct rec_field {
 	uint8_t tag;
@@ -216,12 +221,15 @@ struct rec_type {
 	{ (tag), RK_STR, (req), (cs), 0, 0, offsetof(type, m), 0, sizeof(((type *)0)->m) }
 #define REC_VEC(tag, kind, req, type, m, cnt) \
 	{ (tag), (kind), (req), CS_ANY, 0, 0, offsetof(type, m), offsetof(type, cnt), 0 }
+#define REC_BYTES(tag, req, type, m, len) \
+	{ (tag), RK_BYTES, (req), CS_ANY, 0, 0, offsetof(type, m), offsetof(type, len), \
+	  sizeof(((type *)0)->m) }
 #define REC_ARR(tag, kind, req, type, m, cnt) \
 	{ (tag), (kind), (req), CS_ANY, 0, 0, offsetof(type, m), offsetof(type, cnt), \
 	  sizeof(((type *)0)->m) / sizeof(((type *)0)->m[0]) }
 
 extern const struct rec_type store_rt_account, store_rt_order, store_rt_authz,
-    store_rt_chall, store_rt_cert;
+    store_rt_chall, store_rt_cert, store_rt_eab;
 
 /* Whether s (len bytes, not necessarily NUL-terminated) obeys rule cs. */
 int st_cs_ok(int cs, const char *s, size_t len);
@@ -249,12 +257,14 @@ enum store_err store_rec_decode_account(const unsigned char *p, size_t n, struct
 enum store_err store_rec_decode_order(const unsigned char *p, size_t n, struct store_order *out);
 enum store_err store_rec_decode_authz(const unsigned char *p, size_t n, struct store_authz *out);
 enum store_err store_rec_decode_cert(const unsigned char *p, size_t n, struct store_cert *out);
+enum store_err store_rec_decode_eab(const unsigned char *p, size_t n, struct store_eab *out);
 
 /* The encoders: *out is malloc'd, caller frees. */
 enum store_err store_rec_encode_account(const struct store_account *a, unsigned char **out, size_t *n);
 enum store_err store_rec_encode_order(const struct store_order *o, unsigned char **out, size_t *n);
 enum store_err store_rec_encode_authz(const struct store_authz *z, unsigned char **out, size_t *n);
 enum store_err store_rec_encode_cert(const struct store_cert *c, unsigned char **out, size_t *n);
+enum store_err store_rec_encode_eab(const struct store_eab *e, unsigned char **out, size_t *n);
 
 /* ------------------------------------------------------------------ */
 /* Generic primary-table access (table.c). */
@@ -312,6 +322,10 @@ int st_idx_open(struct store *s, uint32_t oflags);
 /* Open database file on a fresh handle of s's environment. */
 int st_db_open(struct store *s, DB **out, const char *file, uint32_t pagesize, int dupsort,
     uint32_t oflags);
+
+/* Whether acme-admin backup is copying the environment (backup.c): log
+ * files must then stay, so store_maintain does not archive them. */
+int st_backup_running(struct store *s);
 
 /* Test hook: panic the environment as a failed write would. */
 void st_test_panic(struct store *s);

@@ -1,12 +1,13 @@
 /*
  * The record codec: a versioned tag-length-value encoding driven by a field
- * table per record type (account.c, order.c, authz.c, cert.c).
+ * table per record type (account.c, order.c, authz.c, cert.c, eab.c).
  *
  *   record = magic (1) version (1) field*
  *   field  = tag (1) length (LEB128, 1..4 bytes, minimal) value (length bytes)
  *
  * Integers are big-endian two's complement of their exact width (u8 1, u32
- * and i32 4, i64 8). Strings carry no NUL. Zero scalars, empty strings and
+ * and i32 4, i64 8). Strings carry no NUL. Fixed byte arrays (RK_BYTES) carry
+ * 1..capacity bytes. Zero scalars, empty strings and
  * NULL pointers of optional fields are left out; lists repeat their tag.
  *
  * Decoding trusts nothing: every length is checked against what remains,
@@ -205,6 +206,12 @@ dec_field(const struct rec_field *f, const unsigned char *v, size_t n, void *bas
 		if ((*MEMBER(base, f, unsigned char *) = malloc(n)) == NULL)
 			return STORE_NOMEM;
 		memcpy(*MEMBER(base, f, unsigned char *), v, n);
+		*cnt = n;
+		return STORE_OK;
+	case RK_BYTES:
+		if (n == 0 || n > f->size)
+			return STORE_CORRUPT;
+		memcpy(MEMBER(base, f, unsigned char), v, n);
 		*cnt = n;
 		return STORE_OK;
 	case RK_PSTRV: {
@@ -461,7 +468,7 @@ enc_field(const struct rec_field *f, const void *in, struct wb *b)
 	size_t n, i, cnt = 0;
 	enum store_err rc;
 
-	if (f->kind == RK_BLOB || is_list(f))
+	if (f->kind == RK_BLOB || f->kind == RK_BYTES || is_list(f))
 		cnt = CCOUNT(in, f);
 	switch (f->kind) {
 	case RK_U8: {
@@ -512,6 +519,13 @@ enc_field(const struct rec_field *f, const void *in, struct wb *b)
 		wb_tlv(b, f->tag, p, cnt);
 		return STORE_OK;
 	}
+	case RK_BYTES:
+		if (cnt == 0)
+			return f->req ? STORE_INVAL : STORE_OK;
+		if (cnt > f->size)
+			return STORE_INVAL;
+		wb_tlv(b, f->tag, CMEMBER(in, f, unsigned char), cnt);
+		return STORE_OK;
 	default:
 		break;
 	}

@@ -71,6 +71,23 @@ void store_close(struct store *s);
  */
 enum store_err store_maintain(struct store *s);
 
+/*
+ * Hot backup (acme-admin backup): copy the environment's databases, then its
+ * log files, into dir (created, mode 0700; emptied first if it exists) while
+ * other processes go on reading and writing. Log archiving (store_maintain)
+ * is held off meanwhile. The copy is usable only through store_restore.
+ */
+enum store_err store_backup(struct store *s, const char *dir);
+
+/*
+ * Restore a backup made by store_backup: copy the files in from into to
+ * (which must not exist, or be empty: STORE_EXISTS otherwise), then run
+ * catastrophic recovery there. Afterwards store_open(to) opens a store that
+ * holds every transaction committed before the backup finished. No store
+ * handle is involved; from is left as it is.
+ */
+enum store_err store_restore(const char *from, const char *to);
+
 /* ------------------------------------------------------------------ */
 /* Transactions                                                          */
 
@@ -228,7 +245,26 @@ struct store_cert {
 	char *profile;
 };
 
+#define STORE_EAB_KID_MAX 64   /* External Account Binding key ids: [A-Za-z0-9_-] */
+#define STORE_EAB_KEY_MAX 64   /* HMAC key bytes */
+
+/* An External Account Binding key (RFC 8555 section 7.3.4). */
+struct store_eab {
+	char kid[STORE_EAB_KID_MAX + 1];     /* primary key */
+	char dir[STORE_NAME_MAX + 1];        /* the directory it is for */
+	unsigned char key[STORE_EAB_KEY_MAX];/* the HMAC key (a secret: never logged) */
+	size_t key_len;
+	int64_t created;
+	int64_t expires;       /* unusable after this (0 = never) */
+	uint8_t reusable;      /* may bind more than one account */
+	uint8_t revoked;
+	uint32_t uses;         /* accounts bound through it */
+	store_id account;      /* the (first) account bound through it, "" = none */
+	char *note;            /* operator's note, or NULL */
+};
+
 void store_account_free(struct store_account *a);
+void store_eab_free(struct store_eab *e);
 void store_order_free(struct store_order *o);
 void store_authz_free(struct store_authz *z);
 void store_cert_free(struct store_cert *c);
@@ -251,6 +287,10 @@ enum store_err store_authz_get(struct store_txn *t, const char *id, struct store
 enum store_err store_authz_put(struct store_txn *t, const struct store_authz *z, unsigned flags);
 enum store_err store_cert_get(struct store_txn *t, const char *serial, struct store_cert *out);
 enum store_err store_cert_put(struct store_txn *t, const struct store_cert *c, unsigned flags);
+
+enum store_err store_eab_get(struct store_txn *t, const char *kid, struct store_eab *out);
+enum store_err store_eab_put(struct store_txn *t, const struct store_eab *e, unsigned flags);
+enum store_err store_eab_del(struct store_txn *t, const char *kid);
 
 /* Deletes (acme-admin cleanup and delete): the record and its index entries. */
 enum store_err store_account_del(struct store_txn *t, const char *id);
@@ -312,6 +352,7 @@ enum store_table {
 	STORE_T_ORDER,
 	STORE_T_AUTHZ,
 	STORE_T_CERT,
+	STORE_T_EAB,
 	STORE_T__MAX
 };
 
@@ -329,9 +370,21 @@ enum store_err store_verify(struct store *s, size_t *bad);
 /* ------------------------------------------------------------------ */
 /* Counters kept in the store (CRL numbers, statistics).                  */
 
+/* Named 64-bit values (at most 255 bytes of name): CRL numbers, rate-limit
+ * state ("rate/..."), per-account limit overrides ("override/..."). */
+
 /* Atomically add delta to the named counter and return its new value. */
 enum store_err store_counter_add(struct store_txn *t, const char *name, int64_t delta,
     int64_t *value);
+/* The value of name; STORE_NOTFOUND when it was never set. */
+enum store_err store_counter_get(struct store_txn *t, const char *name, int64_t *value);
+enum store_err store_counter_set(struct store_txn *t, const char *name, int64_t value);
+enum store_err store_counter_del(struct store_txn *t, const char *name);
+/* Calls fn for each counter whose name starts with prefix, in name order;
+ * fn returns 0 to go on. fn may not write (collect names, then act). */
+typedef int (*store_counter_fn)(const char *name, int64_t value, void *arg);
+enum store_err store_counter_scan(struct store_txn *t, const char *prefix, store_counter_fn fn,
+    void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Nonces: a shared, memory-mapped table in the state directory.          */

@@ -1,7 +1,8 @@
 /*
  * Primary tables: one B-tree file each, keyed by the record's id (serial for
- * certificates), the value a TLV record. The typed get/put/del of account.c,
- * order.c, authz.c and cert.c all come through here.
+ * certificates, kid for EAB keys), the value a TLV record. The typed
+ * get/put/del of account.c, order.c, authz.c, cert.c and eab.c all come
+ * through here.
  *
  * Page sizes follow the records: accounts (JWK, ~1 KiB) fit 4 KiB pages;
  * orders (a CSR while processing) and authorizations (up to four challenges
@@ -23,6 +24,7 @@ const struct st_tbl_desc store_tbls[TBL__N] = {
 	    offsetof(struct store_authz, id), CS_ID },
 	[TBL_CERT] = { "certs.db", "certs", 16384, &store_rt_cert,
 	    offsetof(struct store_cert, serial), CS_SERIAL },
+	[TBL_EAB] = { "eab.db", "eab", 4096, &store_rt_eab, offsetof(struct store_eab, kid), CS_KID },
 	[TBL_COUNTER] = { "counters.db", "counters", 4096, NULL, 0, CS_NAME },
 };
 
@@ -170,7 +172,7 @@ store_scan(struct store_txn *t, enum store_table table, store_id_fn fn, void *ar
 {
 	static const enum st_tbl map[STORE_T__MAX] = {
 		[STORE_T_ACCOUNT] = TBL_ACCOUNT, [STORE_T_ORDER] = TBL_ORDER,
-		[STORE_T_AUTHZ] = TBL_AUTHZ, [STORE_T_CERT] = TBL_CERT,
+		[STORE_T_AUTHZ] = TBL_AUTHZ, [STORE_T_CERT] = TBL_CERT, [STORE_T_EAB] = TBL_EAB,
 	};
 	enum store_err rc = STORE_INVAL;
 

@@ -16,6 +16,7 @@ union anyrec {
 	struct store_order o;
 	struct store_authz z;
 	struct store_cert c;
+	struct store_eab e;
 };
 
 /* Something that looked wrong in the walk. */

@@ -39,6 +39,13 @@ val_opts_from_config(struct val_opts *o, const struct acme_config *cfg, const ch
 	o->dns_ms = VAL_DNS_MS;
 	if (cfg == NULL)
 		return;
+	if (cfg->validation_connect_timeout > 0 && cfg->validation_connect_timeout <= 3600)
+		o->connect_ms = (int)cfg->validation_connect_timeout * 1000;
+	if (cfg->validation_timeout > 0 && cfg->validation_timeout <= 3600)
+		o->total_ms = (int)cfg->validation_timeout * 1000;
+	/* One query never outlasts the whole validation. */
+	if (o->dns_ms > o->total_ms)
+		o->dns_ms = o->total_ms;
 	if (cfg->http01_port > 0 && cfg->http01_port < 65536)
 		o->http_port = cfg->http01_port;
 	if (cfg->tlsalpn01_port > 0 && cfg->tlsalpn01_port < 65536)
@@ -47,8 +54,19 @@ val_opts_from_config(struct val_opts *o, const struct acme_config *cfg, const ch
 		d = acme_config_dir(cfg, dir);
 	if (d == NULL)
 		d = cfg->default_dir;
-	if (d != NULL)
+	if (d != NULL) {
 		o->allow_private = d->allow_private;
+		o->caa_identity = (const char *const *)d->caa_identity;
+		o->ncaa_identity = d->ncaa_identity;
+	}
+}
+
+const char *
+val_chall_name(unsigned type)
+{
+	static const char *const names[] = { "?", "http-01", "dns-01", "tls-alpn-01" };
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
 /* The tls-alpn-01 client: TLS 1.2 or later, offering exactly acme-tls/1,
@@ -128,8 +146,32 @@ job_free(struct val_job *j)
 	if (j->next != NULL)
 		j->next->prev = j->prev;
 	e->njobs--;
+	free(j->caa_ids);
 	explicit_bzero(j, sizeof(*j));
 	free(j);
+}
+
+/* Copy the CAA identities into one block the job owns (the pointer array,
+ * then the strings), so that a configuration reload cannot free them. */
+static enum acme_err
+job_copy_ids(struct val_job *j, const char *const *ids, size_t n)
+{
+	size_t i, len = 0, o;
+	char *s;
+
+	for (i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	if ((j->caa_ids = malloc(n * sizeof(char *) + len + 1)) == NULL)
+		return ACME_ENOMEM;
+	s = (char *)(j->caa_ids + n);
+	for (i = 0, o = 0; i < n; i++) {
+		len = strlen(ids[i]) + 1;
+		memcpy(s + o, ids[i], len);
+		j->caa_ids[i] = s + o;
+		o += len;
+	}
+	j->ncaa_ids = n;
+	return ACME_OK;
 }
 
 void
@@ -193,17 +235,58 @@ val_job_ident(const struct val_job *j)
 	return j->item.ident;
 }
 
+static void job_guard(void *arg);
+static void job_kick(void *arg);
+
+/* The challenge passed: release its module and start the CAA check, with a
+ * time budget of its own. */
+static enum acme_err
+job_caa_phase(struct val_job *j)
+{
+	struct val_engine *e = j->eng;
+	enum acme_err rc;
+
+	if (j->cancel != NULL)
+		j->cancel(j);
+	j->state = NULL;
+	j->start = NULL;
+	j->cancel = NULL;
+	j->overrun = NULL;
+	j->caa_phase = 1;
+	if ((rc = val_caa_init(j)) != ACME_OK)
+		return rc;
+	j->deadline = val_now_ms() + j->opts.total_ms;
+	val_timer_arm(e->loop, &j->kick, 0, job_kick, j);
+	val_timer_arm(e->loop, &j->guard, j->opts.total_ms + VAL_GUARD_SLACK_MS, job_guard, j);
+	return ACME_OK;
+}
+
 void
 val_job_finish(struct val_job *j, const struct acme_problem *prob)
 {
 	struct acme_val_item item = j->item;
 	val_done_fn done = j->done;
 	void *arg = j->arg;
+	struct acme_problem p;
+	enum acme_err rc;
+	int caa_checked;
 
+	memset(&p, 0, sizeof(p));
+	if (prob == NULL && !j->caa_phase && j->item.kind == ACME_VAL_CHALLENGE && j->item.caa &&
+	    j->item.ident_type == STORE_IDENT_DNS) {
+		if ((rc = job_caa_phase(j)) == ACME_OK)
+			return;
+		log_err("authz %s %s: cannot start the CAA check: %s", j->item.authz, j->item.ident,
+		    acme_strerror(rc));
+		acme_problem_set(&p, PROB_SERVER_INTERNAL, "The CAA check could not be started: %s",
+		    acme_strerror(rc));
+		prob = &p;
+	}
 	/* Free first, then report: the callback may start new work, and must
 	 * find this job's slot free and its sockets closed. */
+	caa_checked = j->caa_phase && prob == NULL;
 	job_free(j);
-	done(arg, &item, prob);
+	done(arg, &item, prob, caa_checked);
 	explicit_bzero(&item, sizeof(item));
 }
 
@@ -230,6 +313,26 @@ job_kick(void *arg)
 	j->start(j);
 }
 
+/* The module that runs first: the challenge's, or CAA's for a re-check. */
+static enum acme_err
+job_module_init(struct val_job *j)
+{
+	if (j->item.kind == ACME_VAL_CAA) {
+		j->caa_phase = 1;
+		return val_caa_init(j);
+	}
+	switch (j->item.type) {
+	case STORE_CH_HTTP01:
+		return val_http01_init(j);
+	case STORE_CH_DNS01:
+		return val_dns01_init(j);
+	case STORE_CH_TLSALPN01:
+		return val_tlsalpn01_init(j);
+	default:
+		return ACME_EINVAL;
+	}
+}
+
 enum acme_err
 val_start(struct val_engine *e, const struct acme_val_item *item, const struct val_opts *o,
     val_done_fn done, void *arg)
@@ -238,7 +341,11 @@ val_start(struct val_engine *e, const struct acme_val_item *item, const struct v
 	struct val_job *j = NULL;
 
 	if (item->ident[0] == '\0' || memchr(item->ident, '\0', sizeof(item->ident)) == NULL ||
-	    memchr(item->keyauth, '\0', sizeof(item->keyauth)) == NULL || item->keyauth[0] == '\0')
+	    memchr(item->keyauth, '\0', sizeof(item->keyauth)) == NULL ||
+	    memchr(item->acct_url, '\0', sizeof(item->acct_url)) == NULL)
+		goto out;
+	/* A challenge needs its key authorization; a CAA re-check does not. */
+	if (item->kind != ACME_VAL_CAA && item->keyauth[0] == '\0')
 		goto out;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		rc = ACME_ENOMEM;
@@ -256,21 +363,15 @@ val_start(struct val_engine *e, const struct acme_val_item *item, const struct v
 	j->done = done;
 	j->arg = arg;
 	j->deadline = val_now_ms() + j->opts.total_ms;
-	switch (item->type) {
-	case STORE_CH_HTTP01:
-		rc = val_http01_init(j);
-		break;
-	case STORE_CH_DNS01:
-		rc = val_dns01_init(j);
-		break;
-	case STORE_CH_TLSALPN01:
-		rc = val_tlsalpn01_init(j);
-		break;
-	default:
-		rc = ACME_EINVAL;
-		break;
+	/* The identities outlive o (a reload may free them meanwhile). */
+	j->opts.caa_identity = NULL;
+	j->opts.ncaa_identity = 0;
+	if (item->caa || item->kind == ACME_VAL_CAA) {
+		if ((rc = job_copy_ids(j, o->caa_identity, o->caa_identity ? o->ncaa_identity : 0)) !=
+		    ACME_OK)
+			goto out;
 	}
-	if (rc != ACME_OK)
+	if ((rc = job_module_init(j)) != ACME_OK)
 		goto out;
 	j->next = e->jobs;
 	if (e->jobs != NULL)
@@ -286,6 +387,7 @@ out:
 	if (j != NULL) {
 		if (j->cancel != NULL)
 			j->cancel(j);
+		free(j->caa_ids);
 		free(j);
 	}
 	return rc;

@@ -19,14 +19,6 @@ struct val_sched {
 	struct val_sched_stats stats;
 };
 
-static const char *const chall_names[] = { "?", "http-01", "dns-01", "tls-alpn-01" };
-
-static const char *
-chall_name(uint8_t t)
-{
-	return t < sizeof(chall_names) / sizeof(chall_names[0]) ? chall_names[t] : "?";
-}
-
 enum acme_err
 val_sched_new(struct val_engine *e, struct val_sched **out)
 {
@@ -79,7 +71,8 @@ val_sched_stats(const struct val_sched *s)
 }
 
 static void
-sched_done(void *arg, const struct acme_val_item *it, const struct acme_problem *prob)
+sched_done(void *arg, const struct acme_val_item *it, const struct acme_problem *prob,
+    int caa_checked)
 {
 	struct val_sched *s = arg;
 	int64_t next = 0;
@@ -91,11 +84,11 @@ sched_done(void *arg, const struct acme_val_item *it, const struct acme_problem 
 		s->stats.failed++;
 	if (s->store == NULL)
 		return;
-	rc = acme_val_finish(s->store, s->cfg, it, prob, 0, (int64_t)time(NULL), &next);
+	rc = acme_val_finish(s->store, s->cfg, it, prob, caa_checked, (int64_t)time(NULL), &next);
 	if (rc != ACME_OK) {
 		/* The lease runs out and the attempt is made again. */
-		log_err("authz %s: recording the %s result: %s", it->authz, chall_name(it->type),
-		    acme_strerror(rc));
+		log_err("authz %s: recording the %s result: %s", it->authz,
+		    it->kind == ACME_VAL_CAA ? "CAA" : val_chall_name(it->type), acme_strerror(rc));
 		s->stats.errors++;
 		s->store_failed = 1;
 		return;
@@ -131,9 +124,9 @@ sched_start(struct val_sched *s, const struct acme_val_item *it)
 	memset(&p, 0, sizeof(p));
 	acme_problem_set(&p, PROB_SERVER_INTERNAL, "The validation could not be started: %s",
 	    acme_strerror(rc));
-	log_err("authz %s %s %s: cannot start: %s", it->authz, chall_name(it->type), it->ident,
+	log_err("authz %s %s %s: cannot start: %s", it->authz, val_chall_name(it->type), it->ident,
 	    acme_strerror(rc));
-	sched_done(s, it, &p);
+	sched_done(s, it, &p, 0);
 }
 
 static void

@@ -24,25 +24,36 @@ struct val_opts {
 	int https_port;         /* besides 443, a port https redirects may name (0: none) */
 	int allow_private;      /* the directory lets us connect to non-public addresses */
 	int connect_ms;         /* per TCP connection */
-	int total_ms;           /* the whole validation, DNS and redirects included */
+	int total_ms;           /* the whole validation, DNS and redirects included; the CAA
+	                           check after it gets as much again */
 	int dns_ms;             /* per DNS query */
+	/* The directory's CAA identities (RFC 8659 issuer domain names). Borrowed:
+	 * read only during val_start(), which copies them for the job. */
+	const char *const *caa_identity;
+	size_t ncaa_identity;
 };
 
+/* Defaults of validation_connect_timeout and validation_timeout (Boulder's
+ * dial timeout, Pebble's overall deadline), and the per-query DNS limit. */
 #define VAL_CONNECT_MS 10000
 #define VAL_TOTAL_MS   15000
 #define VAL_DNS_MS     10000
 
 #define VAL_USER_AGENT "acme-server-validator/1 (+RFC 8555)"
 
-/* Defaults and the directory's policy from a configuration. */
+/* Timeouts and the directory's policy from a configuration. o borrows the
+ * CAA identities from cfg: use it before cfg is freed. */
 void val_opts_from_config(struct val_opts *o, const struct acme_config *cfg, const char *dir);
 
 /*
- * Called once per validation: prob NULL means valid. item is the caller's
- * data, copied at start; both pointers are valid only during the call.
+ * Called once per validation: prob NULL means valid (the challenge passed
+ * and, if the item asked for it, so did CAA). caa_checked is 1 when a CAA
+ * check ran in this validation and allowed issuance, for
+ * acme_val_finish(). item is the caller's data, copied at start; both
+ * pointers are valid only during the call.
  */
 typedef void (*val_done_fn)(void *arg, const struct acme_val_item *item,
-    const struct acme_problem *prob);
+    const struct acme_problem *prob, int caa_checked);
 
 struct val_engine;
 
@@ -65,6 +76,11 @@ size_t val_engine_inflight(const struct val_engine *e);
  * called later from the loop, never from inside this call. ACME_EINVAL for
  * an item that cannot be validated (unknown type, bad identifier): no
  * callback then.
+ *
+ * An ACME_VAL_CHALLENGE item validates its challenge; when that passes and
+ * item->caa is set (a DNS identifier), the CAA check follows (RFC 8659,
+ * for a wildcard on the base name with issuewild). An ACME_VAL_CAA item
+ * only checks CAA: its challenge is never fetched again.
  */
 enum acme_err val_start(struct val_engine *e, const struct acme_val_item *item,
     const struct val_opts *o, val_done_fn done, void *arg);
@@ -85,6 +101,9 @@ struct val_job {
 	int64_t deadline;              /* monotonic ms: the whole validation */
 	struct val_timer guard;        /* fires a little after deadline */
 	struct val_timer kick;         /* defers the start to the loop */
+	int caa_phase;                 /* the challenge passed; CAA is being checked */
+	char **caa_ids;                /* copies of opts.caa_identity (owned) */
+	size_t ncaa_ids;
 	void *state;                   /* the module's */
 	void (*start)(struct val_job *j);
 	/* Release the module's state and everything in flight; no callback. */
@@ -103,9 +122,10 @@ struct ssl_ctx_st *val_job_tls(const struct val_job *j);
 int val_job_left(const struct val_job *j);
 
 /*
- * Report the outcome (prob NULL = valid), release the module's state through
- * j->cancel and free the job. The caller touches nothing of the job or its
- * state afterwards.
+ * The module is done (prob NULL = passed): release its state through
+ * j->cancel, then either go on to the CAA check (a challenge that passed,
+ * for an item that asks for CAA) or report the outcome and free the job.
+ * The caller touches nothing of the job or its state afterwards.
  */
 void val_job_finish(struct val_job *j, const struct acme_problem *prob);
 
@@ -113,6 +133,11 @@ void val_job_finish(struct val_job *j, const struct acme_problem *prob);
 enum acme_err val_http01_init(struct val_job *j);
 enum acme_err val_dns01_init(struct val_job *j);
 enum acme_err val_tlsalpn01_init(struct val_job *j);
+/* The CAA check of j->item's identifier (validators/caacheck.c). */
+enum acme_err val_caa_init(struct val_job *j);
+
+/* "http-01", "dns-01", "tls-alpn-01" for enum store_chall_type, else "?". */
+const char *val_chall_name(unsigned type);
 
 /*
  * dns-01: join the character-strings of one TXT rdata into out (cap bytes,

@@ -58,6 +58,31 @@ ca_key = ca/intermediate.key
 allow_private = yes
 contact_schemes = mailto tel
 
+[directory eab]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+external_account_required = yes
+allow_private = yes
+
+[directory limited]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+allow_private = yes
+authz_lifetime = 20s
+cert_lifetime_max = 7d
+cert_keys = p256 p384
+names_deny = .bad.example.com
+rate_orders_per_account = 3/6s
+rate_failed_validations = 1/1h
+rate_certs_per_domain = 2/1h
+rate_limit_doc = https://example.org/rate-limits
+
+[directory limitip]
+ca_cert = ca/intermediate.pem
+ca_key = ca/intermediate.key
+allow_private = yes
+rate_accounts_per_ip = 3/1h
+
 [directory public]
 ca_cert = ca/intermediate.pem
 ca_key = ca/intermediate.key

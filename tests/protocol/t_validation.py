@@ -82,3 +82,48 @@ def test_AZ_18_19_keyauth_thumbprint(ctx):
         c = ctx.client(Key(kind))
         _, az_url, _, _ = start_http01(ctx, c)
         assert c.wait(az_url, until=("valid", "invalid")).json()["status"] == "valid"
+
+
+def test_AZ_22_repost_retries_now_rate_limited(ctx):
+    """a re-POST of {} to a challenge waiting for its retry starts an attempt within 1 s; 50 rapid re-POSTs start at most one more"""
+    c = ctx.account
+    _, az_url, ch, _ = start_http01(ctx, c, wrong=True)
+    path = "/.well-known/acme-challenge/" + ch["token"]
+
+    def hits():
+        return sum(1 for p, _ in list(ctx.responder.requests) if p == path)
+
+    def retry_after():
+        r = c.get(ch["url"])
+        assert r.json()["status"] == "processing", r.json()
+        return int(r.headers.get("Retry-After", "0"))
+
+    # retry_base 2 s: attempts at about 0, 2 and 6 s; after the third the
+    # next one is 8 s away.
+    deadline = time.time() + 30
+    while not (hits() == 3 and 0 < retry_after() <= 8):
+        assert hits() <= 3 and time.time() < deadline, (hits(), retry_after())
+        time.sleep(0.05)
+    # Just after an attempt failed: too early for another (rate limit).
+    if retry_after() == 8:
+        c.post(ch["url"], {})
+        time.sleep(0.5)
+        assert hits() == 3, "an early retry right after a failed attempt"
+    # Once retry_base has passed since that attempt, a re-POST starts one now.
+    while retry_after() > 6:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert hits() == 3
+    r = c.post(ch["url"], {})
+    assert r.status_code == 200 and r.json()["status"] == "processing"
+    t0 = time.time()
+    while hits() < 4:
+        assert time.time() - t0 < 1.0, "no new attempt within 1 s of the re-POST"
+        time.sleep(0.02)
+    # A burst: the attempt just made (then its 16 s wait) leaves no room.
+    for _ in range(50):
+        assert c.post(ch["url"], {}).status_code == 200
+    time.sleep(1.0)
+    assert hits() <= 5, "%d attempts after 50 re-POSTs" % (hits() - 4)
+    body = c.get(ch["url"]).json()
+    assert body["status"] == "processing" and body["error"]["type"].startswith(PREFIX)

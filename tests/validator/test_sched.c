@@ -28,7 +28,7 @@ static pid_t daemon_pid;
 static int
 setup(void **state)
 {
-	char db[128];
+	char db[128], logdir[128];
 	FILE *f;
 
 	(void)state;
@@ -44,11 +44,16 @@ setup(void **state)
 	fprintf(f, "base_url = https://acme.test\nstate_dir = %s\nresolver = %s\n"
 	    "http01_port = %d\ntlsalpn01_port = %d\nretry_base = 30s\nretry_cap = 60s\n"
 	    "lease = 30s\nvalidator_inflight = 64\nlog = stderr\nlog_level = warning\n"
-	    "[directory default]\nca_cert = ca.pem\nca_key = ca.key\nallow_private = true\n",
+	    "[directory default]\nca_cert = ca.pem\nca_key = ca.key\nallow_private = true\n"
+	    "[directory caa]\nca_cert = ca.pem\nca_key = ca.key\nallow_private = true\n"
+	    "caa_check = yes\ncaa_identities = ca.test\n",
 	    dir, dns.resolver, srv.port, vt_free_port(SOCK_STREAM));
 	fclose(f);
 	if (acme_config_load(conf, &cfg) != ACME_OK)
 		return -1;
+	/* The daemon's audit log goes to log/audit.log by default. */
+	snprintf(logdir, sizeof(logdir), "%s/log", dir);
+	mkdir(logdir, 0700);
 	snprintf(db, sizeof(db), "%s/db", dir);
 	mkdir(db, 0700);
 	if (store_open(db, STORE_OPEN_CREATE | STORE_OPEN_NOSYNC, &st) != STORE_OK)
@@ -82,9 +87,14 @@ put_txn(struct store_txn *t, void *arg)
 	return store_authz_put(t, arg, STORE_PUT_CREATE);
 }
 
-/* Queue an authorization for ident with one processing challenge, due now. */
+/*
+ * Queue an authorization of directory dname for ident, due now: with one
+ * processing challenge, or (recheck) valid through that challenge and
+ * waiting for a CAA re-check.
+ */
 static void
-queue_authz(store_id id, int type, int ident_type, const char *ident, const char *prefix)
+queue_in(store_id id, const char *dname, int recheck, int type, int ident_type,
+    const char *ident, const char *prefix)
 {
 	struct store_authz z;
 	char ka[160], token[STORE_TOKEN_LEN + 1];
@@ -93,22 +103,30 @@ queue_authz(store_id id, int type, int ident_type, const char *ident, const char
 	memset(&z, 0, sizeof(z));
 	assert_int_equal(store_new_id(z.id), STORE_OK);
 	assert_int_equal(store_new_id(z.acct), STORE_OK);
-	snprintf(z.dir, sizeof(z.dir), "default");
+	snprintf(z.dir, sizeof(z.dir), "%s", dname);
 	z.ident.type = (uint8_t)ident_type;
 	z.ident.value = (char *)ident;
-	z.status = STORE_ST_PENDING;
+	z.status = recheck ? STORE_ST_VALID : STORE_ST_PENDING;
 	z.created = now;
 	z.expires = now + 3600;
 	z.nchall = 1;
 	z.chall[0].type = (uint8_t)type;
-	z.chall[0].status = STORE_ST_PROCESSING;
+	z.chall[0].status = recheck ? STORE_ST_VALID : STORE_ST_PROCESSING;
 	z.chall[0].keyauth = ka;
+	z.caa_recheck = (uint8_t)recheck;
+	z.caa_checked = recheck ? 1 : 0;
 	z.due = now;
 	vt_token(token, prefix);
 	snprintf(z.chall[0].token, sizeof(z.chall[0].token), "%s", token);
 	snprintf(ka, sizeof(ka), "%s.%s", token, VT_THUMB);
 	assert_int_equal(store_txn_run(st, STORE_TXN_RW, put_txn, &z), STORE_OK);
 	memcpy(id, z.id, sizeof(store_id));
+}
+
+static void
+queue_authz(store_id id, int type, int ident_type, const char *ident, const char *prefix)
+{
+	queue_in(id, "default", 0, type, ident_type, ident, prefix);
 }
 
 struct get {
@@ -136,7 +154,8 @@ get_authz(const char *id, struct store_authz *out)
 	*out = g.z;
 }
 
-/* Run the scheduler until authz id leaves processing or max_ms pass. */
+/* Run the scheduler until authz id has an attempt recorded (or, for a CAA
+ * re-check, is no longer waiting for one) or max_ms pass. */
 static void
 sched_until(struct val_loop *l, struct val_sched *s, const char *id, int max_ms,
     struct store_authz *out)
@@ -148,7 +167,9 @@ sched_until(struct val_loop *l, struct val_sched *s, const char *id, int max_ms,
 	for (;;) {
 		store_authz_free(out);
 		get_authz(id, out);
-		if (out->chall[0].attempts > 0 || val_now_ms() > end)
+		if (out->status == STORE_ST_VALID ? !out->caa_recheck : out->chall[0].attempts > 0)
+			return;
+		if (val_now_ms() > end)
 			return;
 		wait = val_sched_tick(s);
 		val_loop_once(l, wait < 20 ? wait : 20);
@@ -203,6 +224,86 @@ test_sched_valid_and_retry(void **state)
 
 	assert_int_equal(val_sched_stats(s)->valid, 2);
 	assert_int_equal(val_sched_stats(s)->failed, 1);
+	val_engine_free(e);
+	val_sched_free(s);
+	val_loop_free(l);
+}
+
+static void
+set_caa(const char *host, const char *value)
+{
+	assert_int_equal(vt_dns_api(&dns, "/add-caa", "{\"host\":\"%s.\",\"policies\":"
+	    "[{\"tag\":\"issue\",\"value\":\"%s\"}]}", host, value), 200);
+}
+
+/*
+ * CAA through the scheduler and the store: after a challenge passes in a
+ * directory that checks CAA, the check runs and its time is recorded, or
+ * the caa problem is the attempt's; a re-check of a valid authorization
+ * records a fresh check or the caa error that fails its orders.
+ */
+static void
+test_sched_caa(void **state)
+{
+	struct val_loop *l = NULL;
+	struct val_engine *e = NULL;
+	struct val_sched *s = NULL;
+	struct store_authz z;
+	store_id ok, no, rok, rno, plain;
+	int64_t t0 = (int64_t)time(NULL);
+
+	(void)state;
+	assert_int_equal(val_loop_new(&l), ACME_OK);
+	assert_int_equal(val_engine_new(l, cfg->resolver, &e), ACME_OK);
+	assert_int_equal(val_sched_new(e, &s), ACME_OK);
+	val_sched_use(s, st, cfg);
+	set_caa("caa-ok.test", "ca.test; accounturi=https://acme.test/acme/caa/acct/x");
+	set_caa("caa-ok.test", "ca.test; validationmethods=http-01");
+	set_caa("caa-no.test", "other.ca");
+	set_caa("recheck-ok.test", "ca.test");
+	set_caa("recheck-no.test", "ca.test; validationmethods=dns-01");
+	queue_in(ok, "caa", 0, STORE_CH_HTTP01, STORE_IDENT_DNS, "caa-ok.test", "goodcaa");
+	queue_in(no, "caa", 0, STORE_CH_HTTP01, STORE_IDENT_DNS, "caa-no.test", "goodcaano");
+	queue_in(plain, "default", 0, STORE_CH_HTTP01, STORE_IDENT_DNS, "caa-no.test", "goodplain");
+	queue_in(rok, "caa", 1, STORE_CH_HTTP01, STORE_IDENT_DNS, "recheck-ok.test", "wrongrok");
+	queue_in(rno, "caa", 1, STORE_CH_HTTP01, STORE_IDENT_DNS, "recheck-no.test", "wrongrno");
+
+	sched_until(l, s, ok, 5000, &z);
+	assert_int_equal(z.status, STORE_ST_VALID);
+	assert_true(z.caa_checked >= t0);
+	store_authz_free(&z);
+
+	sched_until(l, s, no, 5000, &z);
+	assert_int_equal(z.status, STORE_ST_PENDING);
+	assert_int_equal(z.chall[0].status, STORE_ST_PROCESSING);
+	assert_non_null(z.chall[0].error);
+	assert_non_null(strstr(z.chall[0].error, "urn:ietf:params:acme:error:caa"));
+	assert_non_null(strstr(z.chall[0].error, "CAA record for caa-no.test"));
+	assert_int_equal(z.caa_checked, 0);
+	store_authz_free(&z);
+
+	/* The same name in a directory that does not check CAA. */
+	sched_until(l, s, plain, 5000, &z);
+	assert_int_equal(z.status, STORE_ST_VALID);
+	assert_int_equal(z.caa_checked, 0);
+	store_authz_free(&z);
+
+	/* Re-checks: the challenge ("wrong...") is not fetched again. */
+	sched_until(l, s, rok, 5000, &z);
+	assert_int_equal(z.status, STORE_ST_VALID);
+	assert_int_equal(z.caa_recheck, 0);
+	assert_true(z.caa_checked >= t0);
+	assert_null(z.caa_error);
+	store_authz_free(&z);
+
+	sched_until(l, s, rno, 5000, &z);
+	assert_int_equal(z.caa_recheck, 0);
+	assert_int_equal(z.caa_checked, 1);
+	assert_non_null(z.caa_error);
+	assert_non_null(strstr(z.caa_error, "urn:ietf:params:acme:error:caa"));
+	assert_non_null(strstr(z.caa_error, "validated with http-01"));
+	store_authz_free(&z);
+
 	val_engine_free(e);
 	val_sched_free(s);
 	val_loop_free(l);
@@ -311,6 +412,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sched_valid_and_retry),
+		cmocka_unit_test(test_sched_caa),
 		cmocka_unit_test(test_daemon_wakeup),
 	};
 

@@ -44,6 +44,7 @@
 struct vt_result {
 	int done;
 	int valid;
+	int caa_checked;
 	enum acme_prob type;
 	char detail[512];
 	int64_t ms;                    /* from start to the callback */
@@ -51,13 +52,14 @@ struct vt_result {
 };
 
 static inline void
-vt_done(void *arg, const struct acme_val_item *it, const struct acme_problem *p)
+vt_done(void *arg, const struct acme_val_item *it, const struct acme_problem *p, int caa_checked)
 {
 	struct vt_result *r = arg;
 
 	(void)it;
 	r->done = 1;
 	r->valid = p == NULL;
+	r->caa_checked = caa_checked;
 	r->type = p ? p->type : PROB_NONE;
 	snprintf(r->detail, sizeof(r->detail), "%s", p ? p->detail : "");
 	r->ms = val_now_ms() - r->started;
