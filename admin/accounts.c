@@ -196,6 +196,25 @@ out:
 
 /* ------------------------------------------------------------------ */
 
+/* An account's directory (for the audit log), read in t. */
+struct acct_dir {
+	const char *id;
+	char dir[STORE_NAME_MAX + 1];
+};
+
+static enum store_err
+dir_txn(struct store_txn *t, void *arg)
+{
+	struct acct_dir *d = arg;
+	struct store_account a;
+	enum store_err se;
+
+	if ((se = store_account_get(t, d->id, &a)) == STORE_OK)
+		snprintf(d->dir, sizeof(d->dir), "%s", a.dir);
+	store_account_free(&a);
+	return se;
+}
+
 static int
 accounts_deactivate(int argc, char **argv)
 {
@@ -205,14 +224,18 @@ accounts_deactivate(int argc, char **argv)
 	    CLI_NEED_CONFIG | CLI_NEED_STORE | CLI_NEED_AUDIT };
 	struct json_object *res = NULL;
 	enum store_status before = STORE_ST_NONE;
+	struct acct_dir d;
 	const char *id = NULL;
 	struct cli c;
 	enum store_err se;
 	int rc;
 
+	memset(&d, 0, sizeof(d));
 	if ((rc = cli_start(&c, &cmd, argc, argv)) != ADMIN_OK || (rc = account_arg(&c, &id)) != ADMIN_OK)
 		goto out;
-	if ((se = acme_account_deactivate(c.store, id, c.now, &before)) != STORE_OK) {
+	d.id = id;
+	if ((se = store_txn_run(c.store, STORE_TXN_RO, dir_txn, &d)) != STORE_OK ||
+	    (se = acme_account_deactivate(c.store, id, c.now, &before)) != STORE_OK) {
 		rc = report(&c, id, se);
 		goto out;
 	}
@@ -222,7 +245,7 @@ accounts_deactivate(int argc, char **argv)
 		rc = ADMIN_STATE;
 		goto out;
 	}
-	acme_audit("account.deactivate", NULL, "ss", "account", id, "by", "acme-admin");
+	acme_audit("account.deactivate", d.dir, "ss", "account", id, "by", "acme-admin");
 	res = out_new();
 	out_str(res, "id", id);
 	out_str(res, "status", store_status_name(STORE_ST_DEACTIVATED));
@@ -234,22 +257,14 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-struct acct_delete {
-	const char *id;
-	char dir[STORE_NAME_MAX + 1];
-};
-
 static enum store_err
 delete_txn(struct store_txn *t, void *arg)
 {
-	struct acct_delete *d = arg;
-	struct store_account a;
+	struct acct_dir *d = arg;
 	enum store_err se;
 
-	if ((se = store_account_get(t, d->id, &a)) != STORE_OK)
+	if ((se = dir_txn(t, d)) != STORE_OK)
 		return se;
-	snprintf(d->dir, sizeof(d->dir), "%s", a.dir);
-	store_account_free(&a);
 	return store_account_del(t, d->id);
 }
 
@@ -260,7 +275,7 @@ accounts_delete(int argc, char **argv)
 	    "delete an account record and its index entries (its orders, authorizations and "
 	    "certificates stay)", 1, 1, NULL, CLI_NEED_CONFIG | CLI_NEED_STORE | CLI_NEED_AUDIT };
 	struct json_object *res = NULL;
-	struct acct_delete d;
+	struct acct_dir d;
 	struct cli c;
 	enum store_err se;
 	int rc;

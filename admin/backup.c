@@ -179,7 +179,7 @@ admin_backup(int argc, char **argv)
 	if (join(path, sizeof(path), dir, MARKER) != ADMIN_OK ||
 	    fs_write_atomic(path, marker, 0600) != ADMIN_OK)
 		goto out;
-	acme_audit("backup", NULL, "ss", "to", dir, "by", "acme-admin");
+	acme_audit("backup", "*", "ss", "to", dir, "by", "acme-admin");
 	res = out_new();
 	out_str(res, "backup", dir);
 	out_str(res, "state_dir", c.cfg->state_dir);

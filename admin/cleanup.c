@@ -429,7 +429,7 @@ admin_cleanup(int argc, char **argv)
 	cu.rows = out_array();
 	se = clean(c.store, &cu);
 	if (!cu.dry_run && cu.removed[K_ORDER] + cu.removed[K_AUTHZ] + cu.removed[K_COUNTER] > 0)
-		acme_audit("cleanup", NULL, "iiis", "orders", cu.removed[K_ORDER], "authorizations",
+		acme_audit("cleanup", "*", "iiis", "orders", cu.removed[K_ORDER], "authorizations",
 		    cu.removed[K_AUTHZ], "counters", cu.removed[K_COUNTER], "by", "acme-admin");
 	if (se != STORE_OK) {
 		/* what was removed so far is gone: say so */

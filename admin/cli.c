@@ -35,6 +35,62 @@ usage(FILE *f, const struct cli_cmd *cmd)
 	    "-h, --help", "this text");
 }
 
+/* Defaults set by options given before the command (main.c). */
+static const char *global_config;
+static int global_json;
+
+void
+cli_global(const char *config, int json)
+{
+	if (config != NULL)
+		global_config = config;
+	global_json |= json;
+}
+
+/* Whether the long option arg ("--name", not "--name=v") takes a value. */
+static int
+takes_value(const struct cli_cmd *cmd, const char *arg)
+{
+	const struct cli_opt *o;
+
+	if (strcmp(arg, "--config") == 0 && (cmd->needs & CLI_NEED_CONFIG))
+		return 1;
+	for (o = cmd->opts; o != NULL && o->name != NULL; o++)
+		if (o->kind == CLI_STR && strcmp(arg + 2, o->name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Ids are base64url, so one may begin with '-'. Every argument that begins
+ * with a single '-' and is longer than a short option ("-c", "-h") is a
+ * positional argument, as is everything after "--": they go after one "--"
+ * at the end, where getopt leaves them alone. args has argc + 2 slots.
+ */
+static int
+protect_ids(const struct cli_cmd *cmd, int argc, char **argv, char **args, char **tail)
+{
+	int i, n = 0, ntail = 0, value = 0, rest = 0;
+
+	args[n++] = argv[0];
+	for (i = 1; i < argc; i++) {
+		if (rest || (!value && argv[i][0] == '-' && argv[i][1] != '-' && strlen(argv[i]) > 2)) {
+			tail[ntail++] = argv[i];
+		} else if (!value && strcmp(argv[i], "--") == 0) {
+			rest = 1;
+		} else {
+			args[n++] = argv[i];
+			value = !value && (strcmp(argv[i], "-c") == 0 ||
+			    (strncmp(argv[i], "--", 2) == 0 && takes_value(cmd, argv[i])));
+		}
+	}
+	args[n++] = (char *)"--";
+	for (i = 0; i < ntail; i++)
+		args[n++] = tail[i];
+	args[n] = NULL;
+	return n;
+}
+
 /* getopt_long permutes argv: options may come before or after the
  * positional arguments, which end up at argv[optind..]. */
 static int
@@ -42,12 +98,15 @@ parse(struct cli *c, int argc, char **argv)
 {
 	struct option lo[CLI_MAX_OPTS + 4];
 	const struct cli_opt *opts = c->cmd->opts;
+	char **args = NULL, **tail = NULL;
 	size_t n = 0, i;
-	int ch;
+	int ch, rc;
 
 	for (i = 0; opts != NULL && opts[i].name != NULL; i++) {
-		if (n == CLI_MAX_OPTS)
-			return ADMIN_FAIL;   /* a command with too many options: a bug */
+		if (n == CLI_MAX_OPTS) {
+			rc = ADMIN_FAIL;   /* a command with too many options: a bug */
+			goto out;
+		}
 		lo[n++] = (struct option){ opts[i].name,
 		    opts[i].kind == CLI_STR ? required_argument : no_argument, NULL, OPT_BASE + (int)i };
 	}
@@ -56,6 +115,13 @@ parse(struct cli *c, int argc, char **argv)
 	lo[n++] = (struct option){ "json", no_argument, NULL, 'j' };
 	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	if ((args = calloc((size_t)argc + 2, sizeof(*args))) == NULL ||
+	    (tail = calloc((size_t)argc + 1, sizeof(*tail))) == NULL) {
+		rc = ADMIN_FAIL;
+		goto out;
+	}
+	argc = protect_ids(c->cmd, argc, argv, args, tail);
+	argv = args;
 	optind = 1;
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv, (c->cmd->needs & CLI_NEED_CONFIG) ? "c:h" : "h", lo,
@@ -71,24 +137,30 @@ parse(struct cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'j': c->json = 1; break;
-		case 'h': return ADMIN__HELP;
-		default: return ADMIN_USAGE;
+		case 'h': rc = ADMIN__HELP; goto out;
+		default: rc = ADMIN_USAGE; goto out;
 		}
 	}
 	for (; optind < argc; optind++) {
 		if (c->npos == CLI_MAX_POS || c->npos == c->cmd->npos_max) {
 			fprintf(stderr, "acme-admin %s: unexpected argument '%s'\n", c->cmd->name,
 			    argv[optind]);
-			return ADMIN_USAGE;
+			rc = ADMIN_USAGE;
+			goto out;
 		}
 		c->pos[c->npos++] = argv[optind];
 	}
 	if (c->npos < c->cmd->npos_min) {
 		fprintf(stderr, "acme-admin %s: missing %s\n", c->cmd->name,
 		    c->cmd->args ? c->cmd->args : "arguments");
-		return ADMIN_USAGE;
+		rc = ADMIN_USAGE;
+		goto out;
 	}
-	return ADMIN_OK;
+	rc = ADMIN_OK;
+out:
+	free(args);
+	free(tail);
+	return rc;
 }
 
 int
@@ -102,7 +174,10 @@ cli_start(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 	memset(c, 0, sizeof(c[0]));
 	c->cmd = cmd;
 	c->now = (int64_t)time(NULL);
-	if ((env = getenv("ACME_CONFIG")) != NULL && *env != '\0')
+	c->json = global_json;
+	if (global_config != NULL)
+		c->config_path = global_config;
+	else if ((env = getenv("ACME_CONFIG")) != NULL && *env != '\0')
 		c->config_path = env;
 	else
 		c->config_path = CLI_DEFAULT_CONFIG;

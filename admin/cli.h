@@ -69,6 +69,10 @@ struct cli {
 #define ADMIN__HELP (-1)
 int cli_start(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 
+/* Options given before the command name ("acme-admin -c FILE --json
+ * accounts list"): defaults for the command's own. */
+void cli_global(const char *config, int json);
+
 /* Release what cli_start took and map rc to the exit code. */
 int cli_done(struct cli *c, int rc);
 

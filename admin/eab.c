@@ -67,16 +67,10 @@ note_ok(const char *s)
 /* ------------------------------------------------------------------ */
 /* eab new */
 
-struct eab_new {
-	const struct store_eab *e;
-};
-
 static enum store_err
 new_txn(struct store_txn *t, void *arg)
 {
-	struct eab_new *n = arg;
-
-	return store_eab_put(t, n->e, STORE_PUT_CREATE);
+	return store_eab_put(t, arg, STORE_PUT_CREATE);
 }
 
 /* The kid (given, or 16 random bytes) and the key of e. */
@@ -148,7 +142,6 @@ eab_new(int argc, char **argv)
 	    "create an External Account Binding key and print it (once)", 0, 0, opts,
 	    CLI_NEED_CONFIG | CLI_NEED_STORE | CLI_NEED_AUDIT };
 	struct store_eab e;
-	struct eab_new n = { &e };
 	struct cli c;
 	int64_t ttl = EAB_DEFAULT_TTL;
 	enum store_err se;
@@ -184,7 +177,7 @@ eab_new(int argc, char **argv)
 	e.note = (char *)(uintptr_t)note;   /* borrowed: cleared before the free */
 	if ((rc = make_key(&e, kid)) != ADMIN_OK)
 		goto out;
-	if ((se = store_txn_run(c.store, STORE_TXN_RW, new_txn, &n)) != STORE_OK) {
+	if ((se = store_txn_run(c.store, STORE_TXN_RW, new_txn, &e)) != STORE_OK) {
 		rc = cli_store_exit(se);
 		fprintf(stderr, "acme-admin eab new: %s\n", se == STORE_EXISTS ?
 		    "a key with this kid exists" : store_strerror(se));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/cli.h"
 #include "core/log.h"
 
 static const struct {
@@ -23,6 +24,7 @@ static const struct {
 	{ "stats", admin_stats, "counts per table and the store's size" },
 	{ "cleanup", admin_cleanup, "remove finished orders, authorizations and rate state" },
 	{ "ratelimit", admin_ratelimit, "per-account rate-limit overrides: set, show, clear" },
+	{ "bench-seed", admin_bench_seed, "benchmarks only: add N finished issuances to the store" },
 };
 
 static void
@@ -30,7 +32,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: acme-admin COMMAND [options]\n\ncommands:\n");
+	fprintf(f, "usage: acme-admin [-c CONFIG] [--json] COMMAND [options]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'acme-admin COMMAND --help' describes a command's options.\n"
@@ -38,12 +40,47 @@ usage(FILE *f)
 	    "6 store, 7 verify found problems, 8 not in a state that allows it.\n");
 }
 
+/*
+ * Options before the command ("acme-admin -c FILE --json accounts list")
+ * become the command's defaults. Returns how many arguments they took, or
+ * -1 for a usage error.
+ */
+static int
+global_options(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			cli_global(NULL, 1);
+		} else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			cli_global(argv[++i], 0);
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			cli_global(argv[i] + 9, 0);
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			break;
+		} else {
+			return -1;
+		}
+	}
+	return i - 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	size_t i;
+	int skip;
 
 	acme_log_open("acme-admin", "stderr");
+	if ((skip = global_options(argc, argv)) < 0) {
+		fprintf(stderr, "acme-admin: unknown option '%s' before the command\n", argv[1]);
+		usage(stderr);
+		return ADMIN_USAGE;
+	}
+	argc -= skip;
+	argv += skip;
 	if (argc < 2) {
 		usage(stderr);
 		return ADMIN_USAGE;

@@ -53,9 +53,16 @@ parse_spec(const char *spec, enum acme_rl_limit *l, int64_t *value)
 	snprintf(name, sizeof(name), "%.*s", (int)(eq - spec), spec);
 	if ((rc = parse_limit(name, l)) != ADMIN_OK)
 		return rc;
-	if (acme_rl_parse(eq + 1, &rs) != 0 || rs.period <= 0 ||
-	    acme_rl_override_encode(rs.n, (uint64_t)rs.period, value) != ACME_OK) {
-		fprintf(stderr, "acme-admin ratelimit set: '%s' is not N/PERIOD (N from 1 to %ld, "
+	/* N = 0 (refuse outright) is an override only: the directory's
+	 * syntax reads "0" as "off". */
+	if (strncmp(eq + 1, "0/", 2) == 0) {
+		rs.n = 0;
+		rs.period = acme_parse_duration(eq + 3);
+	} else if (acme_rl_parse(eq + 1, &rs) != 0) {
+		rs.period = 0;
+	}
+	if (rs.period <= 0 || acme_rl_override_encode(rs.n, (uint64_t)rs.period, value) != ACME_OK) {
+		fprintf(stderr, "acme-admin ratelimit set: '%s' is not N/PERIOD (N from 0 to %ld, "
 		    "PERIOD a duration such as 3h)\n", eq + 1, (long)ACME_RL_N_MAX);
 		return ADMIN_USAGE;
 	}
@@ -91,6 +98,7 @@ struct rl_op {
 	int limit;                 /* enum acme_rl_limit, or ACME_RL__N: every limit */
 	int64_t value;             /* RL_SET */
 	struct json_object *rows;  /* what there is (set, show), or was (clear) */
+	char dir[STORE_NAME_MAX + 1];   /* the account's directory */
 };
 
 static int
@@ -134,6 +142,7 @@ op_txn(struct store_txn *t, void *arg)
 	op->rows = out_array();
 	if ((se = store_account_get(t, op->acct, &a)) != STORE_OK)
 		return se;
+	snprintf(op->dir, sizeof(op->dir), "%s", a.dir);
 	store_account_free(&a);
 	if (acme_rl_override_name(name, sizeof(name), op->acct, (enum acme_rl_limit)op->limit) != ACME_OK)
 		return STORE_INVAL;
@@ -204,7 +213,7 @@ rl_set(int argc, char **argv)
 	op.limit = l;
 	if ((rc = run(&c, &op, STORE_TXN_RW)) != ADMIN_OK)
 		goto out;
-	acme_audit("ratelimit.set", NULL, "sssi", "account", acct, "limit", acme_rl_limit_name(l),
+	acme_audit("ratelimit.set", op.dir, "sssi", "account", acct, "limit", acme_rl_limit_name(l),
 	    "by", "acme-admin", "value", op.value);
 	out_list(&c, op.rows, cols);
 out:
@@ -254,7 +263,7 @@ rl_show_clear(int argc, char **argv, int clear)
 		goto out;
 	}
 	if (clear)
-		acme_audit("ratelimit.clear", NULL, "sssi", "account", acct, "limit", limit, "by",
+		acme_audit("ratelimit.clear", op.dir, "sssi", "account", acct, "limit", limit, "by",
 		    "acme-admin", "removed", (int64_t)json_object_array_length(op.rows));
 	out_list(&c, op.rows, cols);
 out:

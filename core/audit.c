@@ -59,6 +59,27 @@ acme_audit_close(void)
 	audit_syslog = 0;
 }
 
+/* Skip the (key, value) pairs of fmt, releasing the JSON values that were
+ * handed over: an event not written still takes ownership. */
+static void
+audit_drop(const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		(void)va_arg(ap, const char *);
+		switch (*fmt) {
+		case 's':
+			(void)va_arg(ap, const char *);
+			break;
+		case 'i':
+			(void)va_arg(ap, int64_t);
+			break;
+		case 'j':
+			json_object_put(va_arg(ap, struct json_object *));
+			break;
+		}
+	}
+}
+
 void
 acme_audit(const char *event, const char *dir, const char *fmt, ...)
 {
@@ -70,10 +91,12 @@ acme_audit(const char *event, const char *dir, const char *fmt, ...)
 	va_list ap;
 	size_t len;
 
-	if (audit_fd < 0 && !audit_syslog)
+	if ((audit_fd < 0 && !audit_syslog) || (o = json_object_new_object()) == NULL) {
+		va_start(ap, fmt);
+		audit_drop(fmt, ap);
+		va_end(ap);
 		return;
-	if ((o = json_object_new_object()) == NULL)
-		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,

@@ -1,11 +1,18 @@
 /* Accounts: newAccount, the account resource (RFC 8555 section 7.3). */
+
+/* The transaction gave up because the binding's key became unusable
+ * (a private code between new_account_txn and its caller). */
+#define STORE_CONFLICT_REFUSED ((enum store_err)(STORE_ERR__MAX + 1))
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "core/account_ops.h"
+#include "core/audit.h"
 #include "core/contact.h"
+#include "core/eab.h"
+#include "core/ratelimit.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -13,6 +20,10 @@
 struct new_account {
 	struct acme_rq *rq;
 	const struct store_account *proto;   /* the account to create */
+	const struct acme_eab *eab;          /* its binding, or NULL */
+	const char *eab_refused;             /* why the binding's key could not be used */
+	int limited;                         /* rate_accounts_per_ip */
+	int64_t retry_after;
 	struct store_account existing;       /* filled when the key already has one */
 	int found;
 };
@@ -36,6 +47,18 @@ new_account_txn(struct store_txn *t, void *arg)
 		return e;
 	if (na->proto->id[0] == '\0')
 		return STORE_NOTFOUND;          /* onlyReturnExisting */
+	na->eab_refused = NULL;
+	na->limited = 0;
+	if ((e = acme_rl_take(t, na->rq->dir->cfg, ACME_RL_ACCOUNTS_PER_IP, NULL,
+	    na->rq->req->remote_addr ? na->rq->req->remote_addr : "unknown", na->rq->now_ms, 0,
+	    &na->limited, &na->retry_after)) != STORE_OK || na->limited)
+		return e;
+	if (na->eab != NULL) {
+		e = acme_eab_consume(t, na->eab, na->proto->dir, na->proto->id, na->rq->now,
+		    &na->eab_refused);
+		if (e != STORE_OK || na->eab_refused != NULL)
+			return e != STORE_OK ? e : STORE_CONFLICT_REFUSED;
+	}
 	return store_account_put(t, na->proto, STORE_PUT_CREATE);
 }
 
@@ -67,12 +90,14 @@ acme_h_new_account(struct acme_rq *rq)
 	const struct acme_dir_config *c = rq->dir->cfg;
 	struct store_account a;
 	struct new_account na;
+	struct acme_eab eab;
 	struct json_object *v;
 	enum store_err e;
 	int only_existing, tos, rc = -1;
 
 	memset(&a, 0, sizeof(a));
 	memset(&na, 0, sizeof(na));
+	memset(&eab, 0, sizeof(eab));
 	if (acme_auth(rq, AUTH_JWK) < 0)
 		return -1;
 	if (rq->jws.payload_json == NULL)
@@ -109,10 +134,15 @@ acme_h_new_account(struct acme_rq *rq)
 		    "you must agree to the terms of service (termsOfServiceAgreed: true)");
 		goto out;
 	}
-	if (acme_json_get(rq->jws.payload_json, "externalAccountBinding") != NULL ||
-	    c->eab_required) {
+	if ((v = acme_json_get(rq->jws.payload_json, "externalAccountBinding")) != NULL) {
+		if (acme_eab_check(rq, v, &eab) < 0)
+			goto out;
+		na.eab = &eab;
+		a.eab_kid = eab.kid;
+		a.eab_jws = eab.json;
+	} else if (c->eab_required) {
 		rc = acme_problem_set(&rq->prob, PROB_EXTERNAL_ACCOUNT_REQUIRED,
-		    "this directory requires an external account binding");
+		    "this directory requires an external account binding (externalAccountBinding)");
 		goto out;
 	}
 	if (store_new_id(a.id) != STORE_OK) {
@@ -130,12 +160,26 @@ acme_h_new_account(struct acme_rq *rq)
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_account_txn, &na);
 	a.jwk = NULL;           /* borrowed from rq->jwk */
 	a.tos_url = NULL;       /* borrowed from the configuration */
+	if (e == STORE_CONFLICT_REFUSED) {
+		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "%s", na.eab_refused);
+		goto out;
+	}
+	if (e == STORE_OK && na.limited) {
+		rc = acme_rate_limited(rq, na.retry_after, "too many new accounts from %s "
+		    "(rate_accounts_per_ip); retry after %lld s", rq->req->remote_addr ?
+		    rq->req->remote_addr : "this address", (long long)na.retry_after);
+		goto out;
+	}
 	if (e != STORE_OK) {
 		rc = rq_store_error(rq, e);
 		goto out;
 	}
 	if (!na.found) {
-		log_info("account %s created in %s (key %s)", a.id, c->name, a.thumb);
+		log_info("account %s created in %s (key %s%s%s)", a.id, c->name, a.thumb,
+		    na.eab ? ", external account key " : "", na.eab ? eab.kid : "");
+		acme_audit("account.create", c->name, "ssssi", "account", a.id, "thumbprint", a.thumb,
+		    "eab_kid", na.eab ? eab.kid : NULL, "remote", rq->req->remote_addr, "contacts",
+		    (int64_t)a.ncontact);
 		rc = reply_account(rq, 201, &a);
 		goto out;
 	}
@@ -151,6 +195,9 @@ out:
 	store_account_free(&na.existing);
 	a.jwk = NULL;
 	a.tos_url = NULL;
+	a.eab_kid = NULL;       /* borrowed from eab */
+	a.eab_jws = NULL;
+	acme_eab_clear(&eab);
 	store_account_free(&a);
 	return rc;
 }
@@ -259,8 +306,11 @@ acme_h_account(struct acme_rq *rq, const char *id)
 		    store_status_name(u.out.status));
 		goto out;
 	}
-	if (u.deactivate)
+	if (u.deactivate) {
 		log_info("account %s deactivated", id);
+		acme_audit("account.deactivate", rq->dir->cfg->name, "ss", "account", id, "by",
+		    "the account");
+	}
 	if (u.set_contact) {
 		/* Show what was stored. */
 		for (i = 0; i < u.out.ncontact; i++)

@@ -55,8 +55,17 @@ st_backup_running(struct store *s)
 
 	if (lock_path(s, path, sizeof(path)) != STORE_OK)
 		goto out;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		goto out;   /* never made: no backup ever ran here */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		/* Missing: no backup ever ran here. Unreadable (made by another
+		 * user): a backup may be running; keeping log files is the safe
+		 * side. */
+		if (errno != ENOENT) {
+			store_log(LOG_WARNING, "%s: %s: log files are kept until it is readable", path,
+			    strerror(errno));
+			busy = 1;
+		}
+		goto out;
+	}
 	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 out:
 	if (fd >= 0)

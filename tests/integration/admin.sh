@@ -12,7 +12,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 60
 test_tmpdir
 need certbot pebble-challtestsrv spawn-fcgi nginx openssl curl /usr/bin/python3 || done_testing
 pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 && pick_port port 14443 ||
@@ -20,8 +20,11 @@ pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 && pick_port
 state=$TEST_TMP/state
 stack_challtestsrv_start "$dns" "$mgmt" 2>"$TEST_TMP/cts.err" || { not_ok "challtestsrv"; done_testing; }
 at_cleanup stack_challtestsrv_stop
+# "short": orders and authorizations that expire at once, and an orders
+# limit whose state expires as quickly, for cleanup to find.
 if stack_init "$state" --port "$port" --resolver "127.0.0.1:$dns" --http01-port "$h01" \
 	--allow-private >"$TEST_TMP/stack.log" 2>&1 &&
+	printf '\n[directory short]\nca_cert = ca/intermediate.pem\nca_key = ca/intermediate.key\norder_lifetime = 10s\nauthz_lifetime = 10s\nallow_private = yes\nrate_orders_per_account = 100/2s\n' >>"$state/acme.conf" &&
 	stack_start "$state" nginx "$port" >>"$TEST_TMP/stack.log" 2>&1; then
 	at_cleanup stack_stop "$state"
 	ok "the stack starts"
@@ -78,6 +81,7 @@ cat >"$client" <<'PY'
 issue WORK N PREFIX   new account, N certificates (PREFIXi.example.com), then one
                       order left pending; WORK/account.json records it all
 probe WORK            the account's next request: prints "STATUS TYPE"
+short WORK            (DIR: the "short" directory) two orders that expire at once
 load WORK STOPFILE    issue certificates in a loop (a new account every 5) until
                       STOPFILE exists; each serial is appended to WORK/load.serials
 """
@@ -134,6 +138,14 @@ def probe(work):
         print("%d %s" % (p.status, p.short()))
 
 
+def short(work):
+    c = Client(DIR, CA)
+    c.new_account({"termsOfServiceAgreed": True})
+    for i in range(2):
+        r = c.new_order(["short%d.example.com" % i])
+        print(r.headers["Location"].rsplit("/", 1)[1])
+
+
 def load(work, stop):
     responder = Http01Responder(H01)
     c, i = None, 0
@@ -156,13 +168,20 @@ if __name__ == "__main__":
         issue(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif cmd == "probe":
         probe(sys.argv[2])
+    elif cmd == "short":
+        short(sys.argv[2])
     elif cmd == "load":
         load(sys.argv[2], sys.argv[3])
 PY
 py() {
-	PROTO="$(cd "$(dirname "$0")/../protocol" && pwd)" DIR=$dir CA=$root H01=$h01 \
+	PROTO="$(cd "$(dirname "$0")/../protocol" && pwd)" DIR=${PYDIR:-$dir} CA=$root H01=$h01 \
 		timeout -k 5 300 /usr/bin/python3 "$client" "$@"
 }
+
+# --- orders that expire in 10 seconds, for cleanup ---------------------------
+short=$(PYDIR="https://localhost:$port/acme/short/directory" py short "$TEST_TMP" 2>"$TEST_TMP/short.err" | tr '\n' ' ')
+short_made=$SECONDS
+check "two orders in the short directory" [ "$(echo $short | wc -w)" -eq 2 ] || diag_file "$TEST_TMP/short.err"
 
 # --- certificates from two clients ------------------------------------------
 cb=$TEST_TMP/certbot
@@ -180,7 +199,8 @@ check "the Python client issues two certificates and leaves an order pending" \
 acct() { /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); v=r[sys.argv[2]]; print("\n".join(v) if isinstance(v, list) else v)' "$pw/account.json" "$1"; }
 B=$(acct id)
 B_THUMB=$(acct thumb)
-B_SERIALS=$(acct serials)
+B_SERIALS=$(acct serials | tr '\n' ' ' | sed 's/ $//')
+B_FIRST=${B_SERIALS%% *}
 B_ORDER=$(acct orders | head -n 1)
 B_PENDING=$(acct pending)
 ALL_SERIALS="$cb_serial $B_SERIALS"
@@ -200,11 +220,11 @@ check "accounts show of a malformed id exits 2" adm_rc 2 accounts show 'x/../y'
 
 # --- orders ------------------------------------------------------------------
 adm orders list --account "$B" --json
-check "orders list --account: 2 valid orders and 1 pending, oldest first" \
-	jq_ "[o['status'] for o in j] == ['valid', 'valid', 'pending'] and j[0]['id'] == '$B_ORDER' and j[0]['identifiers'] == ['adm0.example.com']"
+check "orders list --account: 2 valid orders and 1 pending (created in that order)" \
+	jq_ "sorted(o['status'] for o in j) == ['pending', 'valid', 'valid'] and j[-1]['status'] == 'pending' and any(o['id'] == '$B_ORDER' and o['identifiers'] == ['adm0.example.com'] for o in j)"
 adm orders show --json -- "$B_ORDER"
 check "orders show: valid, its certificate, a valid authorization with its http-01 challenge" \
-	jq_ "j['status'] == 'valid' and j['certificate'] == '$(echo "$B_SERIALS" | head -n 1)' and j['authorizations'][0]['status'] == 'valid' and any(c['type'] == 'http-01' and c['status'] == 'valid' for c in j['authorizations'][0]['challenges'])"
+	jq_ "j['status'] == 'valid' and j['certificate'] == '$B_FIRST' and j['authorizations'][0]['status'] == 'valid' and any(c['type'] == 'http-01' and c['status'] == 'valid' for c in j['authorizations'][0]['challenges'])"
 adm orders list
 check "orders list (text) lists every order" bash -c '[ "$(tail -n +2 "$1" | wc -l)" -ge 4 ]' _ "$out"
 
@@ -222,11 +242,11 @@ check "certs show --pem prints the certificate that certbot holds" bash -c \
 check "certs show of an unknown serial exits 4" adm_rc 4 certs show 00ff
 
 # --- revocation --------------------------------------------------------------
-rev=$(echo "$B_SERIALS" | head -n 1)
+rev=$B_FIRST
 check "certs revoke --reason 1 exits 0" adm_rc 0 certs revoke "$rev" --reason 1
 curl -sS --cacert "$root" -o "$TEST_TMP/crl.der" "https://localhost:$port/acme/default/crl"
 check "the served CRL lists the revoked serial with reason keyCompromise" bash -c \
-	'openssl crl -inform DER -in "$1" -noout -text | tr "A-F" "a-f" | grep -A3 -i "serial number: $2" | grep -qi "key compromise"' \
+	'openssl crl -inform DER -in "$1" -noout -text | tr "A-F" "a-f" | grep -A5 -i "serial number: $2" | grep -qi "key compromise"' \
 	_ "$TEST_TMP/crl.der" "$rev"
 check "revoking it again exits 8" adm_rc 8 certs revoke "$rev"
 check "a reason of 7 is refused (exit 2)" adm_rc 2 certs revoke "$cb_serial" --reason 7
@@ -273,19 +293,33 @@ check "eab list: the key is revoked" jq_ "any(e['kid'] == '$kid' and e['revoked'
 check "no acme-admin log or output holds the HMAC key" bash -c '! grep -rqF -- "$1" "$2"/log' _ "$key" "$state"
 
 # --- stats, verify, cleanup --------------------------------------------------
+# The short directory's orders (made at the start) expire: wait for it.
+while [ $SECONDS -lt $((short_made + 11)) ]; do sleep 0.5; done
 adm stats --json
 check "stats: accounts by status, certificates valid and revoked, EAB keys, disk size" \
-	jq_ "j['accounts']['deactivated'] == 1 and j['accounts']['total'] >= 2 and j['certificates']['revoked'] == 1 and j['certificates']['valid'] == 2 and j['eab_keys']['total'] == 2 and j['orders']['invalid'] == 1 and j['disk']['bytes'] > 0"
+	jq_ "j['accounts']['deactivated'] == 1 and j['accounts']['total'] >= 2 and j['certificates']['revoked'] == 1 and j['certificates']['valid'] == 2 and j['eab_keys']['total'] == 2 and j['orders']['invalid'] == 3 and j['authorizations']['expired'] == 2 and j['disk']['bytes'] > 0"
 check "stats (text) prints one line per count" bash -c '"$1" stats | grep -q "^certificates.revoked  *1$"' _ "$ADMIN"
 check "verify on the running server: clean (exit 0)" adm_rc 0 verify
 orders_before=$("$ADMIN" orders list --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 adm cleanup --dry-run --json
-check "cleanup --dry-run: nothing has ended 30 days ago" \
-	jq_ "j['dry_run'] and j['orders'] == 0 and j['authorizations'] == 0 and j['removed'] == []"
-check "cleanup --dry-run --retention 0 reports, removes nothing" bash -c \
-	'"$1" cleanup --dry-run --retention 0 >"$2" && grep -q "^would remove" "$2" &&
-	[ "$("$1" orders list --json | /usr/bin/python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = "$3" ]' \
-	_ "$ADMIN" "$out" "$orders_before"
+check "cleanup --dry-run: no order or authorization ended 30 days ago" \
+	jq_ "j['dry_run'] and j['orders'] == 0 and j['authorizations'] == 0 and all(r['kind'] == 'counter' for r in j['removed'])"
+orders_before=$("$ADMIN" orders list --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+adm cleanup --dry-run --retention 0 --json
+check "cleanup --dry-run --retention 0: the expired orders, their authorizations, the rate state" \
+	jq_ "j['dry_run'] and sorted(r['id'] for r in j['removed'] if r['kind'] == 'order') == sorted('$short'.split()) and j['authorizations'] == 2 and j['counters'] >= 1"
+check "... and nothing is removed" bash -c \
+	'[ "$("$1" orders list --json | /usr/bin/python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = "$2" ]' \
+	_ "$ADMIN" "$orders_before"
+adm cleanup --retention 0 --json
+check "cleanup --retention 0 removes exactly those" \
+	jq_ "not j['dry_run'] and sorted(r['id'] for r in j['removed'] if r['kind'] == 'order') == sorted('$short'.split()) and j['authorizations'] == 2 and j['counters'] >= 1 and all(r['kind'] != 'counter' or r['id'].startswith('rate/') for r in j['removed'])"
+check "the removed order is gone (exit 4), the others stay, verify is clean" bash -c \
+	'"$1" orders show -- "$2" >/dev/null 2>&1; [ $? -eq 4 ] &&
+	[ "$("$1" orders list --json | /usr/bin/python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = "$(($3 - 2))" ] &&
+	"$1" verify >/dev/null' _ "$ADMIN" "${short%% *}" "$orders_before"
+adm cleanup --retention 0 --json
+check "a second cleanup finds nothing" jq_ "j['orders'] == 0 and j['authorizations'] == 0 and j['counters'] == 0"
 
 # --- rate-limit overrides ----------------------------------------------------
 check "ratelimit set orders_per_account=500/3h" adm_rc 0 ratelimit set --account "$B" --limit orders_per_account=500/3h
@@ -301,6 +335,18 @@ check "ratelimit clear --limit removes that one" jq_ "[r['limit'] for r in j] ==
 adm_rc 0 ratelimit clear --account "$B"
 adm ratelimit show --account "$B" --json
 check "ratelimit clear removes the rest" jq_ "j == []"
+
+check "the audit log records the operator's actions, each with its directory, never a key" \
+	/usr/bin/python3 -c '
+import json, sys
+text = open(sys.argv[1]).read()
+recs = [json.loads(line) for line in text.splitlines()]
+mine = {r["event"] for r in recs if r.get("by") == "acme-admin"}
+want = {"cert.revoke", "account.deactivate", "eab.create", "eab.revoke", "ratelimit.set",
+        "ratelimit.clear"}
+print("# acme-admin events: %s" % sorted(mine))
+sys.exit(0 if want <= mine and all(r.get("directory") for r in recs) and sys.argv[2] not in text
+         else 1)' "$state/log/audit.log" "$key"
 
 # --- hot backup under load, restore ------------------------------------------
 lw=$TEST_TMP/load

@@ -178,7 +178,7 @@ def test_RL_04_failed_validations(ctx):
 def test_RL_04_certs_per_domain(ctx):
     """rate_certs_per_domain counts issued certificates per registered domain"""
     c = ctx.client(directory="limited")
-    base = "rl%d.example.net" % int(time.time() * 1000)
+    base = "rl%d.net" % int(time.time() * 1000)     # a registered domain (PSL: net)
     for i in range(2):
         c.issue(["h%d.%s" % (i, base)], ctx.responder)
     r = c.new_order(["h9." + base], check=False)
