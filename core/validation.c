@@ -19,6 +19,10 @@
 #include "core/ratelimit.h"
 #include "core/validation.h"
 
+/* When a directory is missing from the configuration (it was removed, or
+ * the daemon has not reloaded yet): the default of authz_reuse. */
+#define ACME_DEFAULT_REUSE_DAYS 30
+
 struct lease {
 	const struct acme_config *cfg;
 	int64_t now;
@@ -256,8 +260,10 @@ finish_txn(struct store_txn *t, void *arg)
 		free(c->error);
 		c->error = NULL;
 		z.status = STORE_ST_VALID;
-		dc = acme_config_dir(f->cfg, z.dir);
-		z.expires = f->now + (dc ? dc->authz_reuse : 0);
+		if ((dc = acme_config_dir(f->cfg, z.dir)) == NULL)
+			log_err("authorization %s: directory %s is not in this configuration; "
+			    "using a reuse window of %d days", z.id, z.dir, ACME_DEFAULT_REUSE_DAYS);
+		z.expires = f->now + (dc ? dc->authz_reuse : ACME_DEFAULT_REUSE_DAYS * 86400LL);
 		if (f->caa_checked)
 			z.caa_checked = f->now;
 		z.due = 0;

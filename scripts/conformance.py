@@ -21,6 +21,7 @@ DEFAULT_CHECKLIST = os.path.join(TOP, "..", "shared", "acme-conformance.md")
 OUT = os.path.join(TOP, "docs", "conformance.md")
 
 # Checks made outside the protocol suite (unit, store, validator, integration tests).
+V = "tests/integration/validation.sh"
 OTHER = {
     "JWS-13": ["tests/unit/test_jws.c: DER and wrong-length ECDSA signatures"],
     "JWS-15": ["tests/unit/test_jwk.c: off-curve points, short coordinates, private members"],
@@ -36,42 +37,105 @@ OTHER = {
     "NON-08": ["tests/unit/test_nonce.c, tests/store/test_nonces.c: single use across processes"],
     "NON-12": ["tests/store/test_nonces.c: window and staleness; the table has a fixed size"],
     "ERR-02": ["every protocol test: common.problem() checks each type against the registry"],
-    "HT-01": ["tests/validator/test_http01.c"],
-    "HT-03": ["tests/validator/test_http01.c: wrong key authorization"],
+    "DIR-06": [V + ": meta.caaIdentities is the identity CAA records name; issue \"<ours>\" -> "
+               "issued, issue \"other.ca\" -> caa"],
+    "HT-01": ["tests/validator/test_http01.c", V + ": lego and the test's own responder on the http-01 port"],
+    "HT-02": ["tests/validator/test_http01.c: AAAA first, IPv4 only when the IPv6 connection fails; "
+              "an HTTP error over IPv6 is final"],
+    "HT-03": ["tests/validator/test_http01.c: wrong key authorization",
+              V + ": wrong key authorization -> invalid unauthorized"],
     "HT-04": ["tests/validator/test_http01.c: trailing whitespace accepted, leading refused"],
-    "HT-05": ["tests/validator/test_http01.c: 404"],
-    "HT-06": ["tests/validator/test_http01.c: huge body"],
-    "HT-09": ["tests/validator/test_http01.c: redirect to a forbidden port or scheme"],
-    "HT-10": ["tests/validator/test_http01.c: redirect loop, too many redirects"],
-    "HT-12": ["tests/unit/test_ipaddr.c, tests/validator/test_http01.c: private address refused"],
-    "HT-14": ["tests/validator/test_http01.c, test_concurrency.c: a server that never answers"],
-    "DN-02": ["tests/validator/test_dns01.c"],
-    "DN-03": ["tests/validator/test_dns01.c: value split over two strings"],
+    "HT-05": ["tests/validator/test_http01.c: 404, the status in the detail"],
+    "HT-06": ["tests/validator/test_http01.c: huge body", V + ": a 10 MB body -> invalid"],
+    "HT-07": ["tests/validator/test_http01.c: relative, absolute and cross-name redirects followed"],
+    "HT-08": ["tests/validator/test_http01.c: 303 not followed"],
+    "HT-09": ["tests/validator/test_http01.c: redirect to a forbidden port or scheme",
+              V + ": redirect to port 8080 or to ftp:// -> invalid connection"],
+    "HT-10": ["tests/validator/test_http01.c: redirect loop, 10 redirects followed, 11 refused",
+              V + ": redirect loop -> invalid connection"],
+    "HT-11": ["tests/validator/test_http01.c: https hop with a self-signed certificate; TLS 1.1 refused"],
+    "HT-12": ["tests/unit/test_ipaddr.c, tests/validator/test_http01.c: loopback, multicast refused, "
+              "no connection made",
+              V + ": directory without allow_private -> invalid connection"],
+    "HT-14": ["tests/validator/test_http01.c, test_concurrency.c: a server that never answers",
+              V + ": silent server -> invalid connection naming the address"],
+    "HT-15": ["tests/validator/test_http01.c: User-Agent, Accept, Connection: close, Host"],
+    "HT-16": ["tests/validator/test_http01.c: a 10 KB page quoted to about 100 escaped bytes; "
+              "connection, dns, tls and unauthorized failures"],
+    "DN-01": ["tests/validator/test_dns01.c: the wildcard's base name",
+              V + ": lego and certbot dns-01, a wildcard with lego"],
+    "DN-02": ["tests/validator/test_dns01.c: two records, the second right"],
+    "DN-03": ["tests/validator/test_dns01.c: value split over two strings; trailing space refused"],
     "DN-04": ["tests/validator/test_dns01.c: no TXT record"],
+    "DN-05": ["tests/validator/test_dns01.c: SERVFAIL, a silent resolver",
+              "tests/validator/test_caa.c: SERVFAIL and timeout on CAA"],
+    "DN-07": ["tests/validator/test_dns01.c: 41 TXT records (about 2.5 KB)"],
+    "DN-08": ["tests/validator/test_dns01.c: CNAME followed, CNAME loop -> dns",
+              "tests/validator/test_caa.c: CNAME for CAA"],
+    "DN-09": ["tests/validator/test_dns01.c: a corrected record seen on the next attempt",
+              V + ": TXT added after the first attempt -> valid on a retry"],
+    "AL-01": [V + ": lego tls-alpn-01 (the challenge as a real client reads it)",
+              "tests/protocol/t_order.py: AZ_08 tokens"],
+    "AL-02": ["tests/validator/test_tlsalpn01.c: the configured port, IPv6 then IPv4"],
+    "AL-03": ["tests/validator/test_tlsalpn01.c: ALPN list exactly acme-tls/1, SNI"],
+    "AL-04": ["tests/validator/test_tlsalpn01.c: a TLS 1.1-only server refused"],
     "AL-05": ["tests/validator/test_tlsalpn01.c: wrong ALPN"],
-    "AL-06": ["tests/validator/test_tlsalpn01.c: two SANs"],
-    "AL-07": ["tests/validator/test_tlsalpn01.c: extension missing, not critical, wrong digest"],
+    "AL-06": ["tests/validator/test_tlsalpn01.c: two SANs, another name; SAN case ignored"],
+    "AL-07": ["tests/validator/test_tlsalpn01.c: extension missing, not critical, wrong digest, "
+              "trailing bytes", V + ": extension missing or not critical -> invalid unauthorized"],
     "AL-08": ["tests/validator/test_tlsalpn01.c: self-signed good certificate"],
+    "AL-09": ["tests/validator/test_tlsalpn01.c: no application data after the handshake"],
+    "AL-10": ["tests/validator/test_tlsalpn01.c: duplicate extension; loopback refused, no connection"],
+    "AL-11": ["tests/validator/test_tlsalpn01.c: alert -> tls; refused, silent -> connection"],
+    "AL-12": ["tests/validator/test_tlsalpn01.c: in-addr.arpa SNI and iPAddress SAN required"],
+    "IP-04": ["tests/validator/test_http01.c: an IP validated with a resolver that never answers",
+              "tests/validator/test_tlsalpn01.c: IP identifiers"],
+    "IP-05": ["tests/validator/test_http01.c: Host: [::1]:port checked by the responder"],
+    "IP-06": ["tests/validator/test_tlsalpn01.c: ip6.arpa SNI of 32 nibbles"],
+    "IP-09": ["tests/validator/test_caa.c: an IP re-check passes with no lookup"],
+    "CAA-01": ["tests/validator/test_caa.c, test_sched.c: checked after the challenge, wildcards "
+               "on the base name", V + ": issue naming another CA -> invalid caa naming the name"],
+    "CAA-02": ["tests/validator/test_caa.c: the RRset at a parent governs a.b.<parent>; a lower "
+               "one overrides"],
+    "CAA-03": ["tests/validator/test_caa.c: a CNAME to a name with issue \"other.ca\""],
+    "CAA-04": ["tests/validator/test_caa.c: SERVFAIL and timeout -> dns; NODATA up to the TLD "
+               "-> allowed"],
+    "CAA-05": ["tests/validator/test_caa.c", V + ": lego with issue \"<ours>\"; issue "
+               "\"other.ca\" -> caa"],
+    "CAA-06": ["tests/validator/test_caa.c: \";\", \"%%%\" + ours"],
+    "CAA-07": ["tests/validator/test_caa.c: issuewild for wildcards only, replacing issue"],
+    "CAA-08": ["tests/validator/test_caa.c: iodef and unknown non-critical tags"],
+    "CAA-09": ["tests/validator/test_caa.c: tag case, flags 128 and 1, flag 64 ignored"],
+    "CAA-10": ["tests/validator/test_caa.c: whitespace trimmed, <ours>.evil.example refused"],
+    "CAA-11": ["tests/validator/test_caa.c: accounturi matched exactly, duplicated -> unsatisfiable",
+               V + ": this account's URL -> issued; another -> caa"],
+    "CAA-12": ["tests/validator/test_caa.c: validationmethods syntax and matching",
+               V + ": validationmethods=dns-01 with http-01 -> caa"],
+    "CAA-14": ["tests/validator/test_sched.c: a re-check queued by finalize records a fresh check "
+               "or the caa error, without fetching the challenge"],
+    "CAA-15": ["tests/validator/test_caa.c, " + V + ": the detail names the identifier, where "
+               "the RRset was found and the rule"],
+    "CAA-16": ["tests/validator/test_caa.c: unknown parameters ignored"],
 }
 
 REASONS = {
-    "DIR-06": "planned: CAA checking (issue 4)",
     "DIR-08": "planned: External Account Binding (issue 5)",
     "EAB-*": "planned: External Account Binding (issue 5)",
     "RL-*": "planned: rate limits (issue 5)",
-    "CAA-*": "planned: CAA checking (issue 4)",
-    "HT-*": "planned: the hardened http-01 tests (issue 4)",
-    "DN-*": "planned: the dns-01 tests (issue 4)",
-    "AL-*": "planned: the tls-alpn-01 tests (issue 4)",
-    "IP-04": "planned: validator tests for IP identifiers (issue 4)",
-    "IP-05": "planned: validator tests for IP identifiers (issue 4)",
-    "IP-06": "planned: validator tests for IP identifiers (issue 4)",
-    "IP-09": "planned: CAA checking (issue 4)",
     "DA-*": "not implemented: dns-account-01 is a draft whose label construction still moves; "
             "not offered",
     "DP-*": "not implemented: dns-persist-01 is a draft (-00 and -02 differ); not offered",
-    "AZ-22": "partly: the error and Retry-After while retrying are tested; a re-POST "
-             "triggering an immediate, rate-limited retry is planned with issue 4",
+    "HT-13": "partly: every hop is resolved through the validation resolver and the "
+             "connection pinned to the checked address (CURLOPT_CONNECT_TO, and a socket "
+             "callback refusing any other); tested with names the system resolver does not "
+             "know. A rebinding zone (answers changing between queries) needs a DNS server "
+             "pebble-challtestsrv cannot play",
+    "DN-06": "partly: libunbound randomises query ids and source ports and forwards to the "
+             "configured resolver only; no DNSSEC trust anchor is configured (validation is "
+             "left to the resolver the operator runs), and the capture test is not automated",
+    "CAA-13": "not implemented: DNSSEC validation is left to the configured resolver (no "
+              "trust anchor in the validator); a bogus answer that resolver reports as "
+              "SERVFAIL blocks issuance (CAA-04)",
     "AZ-23": "not implemented: one vantage point. The server targets internal PKI, where "
              "validation from several networks is neither possible nor meaningful",
     "ERR-07": "implemented in core/router.c and core/resp.c (every POST response gets a nonce; "

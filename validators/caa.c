@@ -77,7 +77,7 @@ skip_wsp(const unsigned char *v, size_t i, size_t len)
 static size_t
 label_end(const unsigned char *v, size_t i, size_t len)
 {
-	size_t end = i;
+	size_t end;
 
 	if (i >= len || !is_alnum(v[i]))
 		return i;

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
 #include "store/store.h"
 #include "validators/caa.h"
 #include "validators/dns.h"

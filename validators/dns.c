@@ -442,3 +442,14 @@ val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct acme_ip
 	}
 	return n;
 }
+
+void
+val_dns_addrs_record(struct val_addrq *aq, const char *name, const struct val_dns_res *r4,
+    const struct val_dns_res *r6)
+{
+	memset(aq, 0, sizeof(*aq));
+	snprintf(aq->name, sizeof(aq->name), "%s", name);
+	addrs_one(aq, r6, AF_INET6);
+	addrs_one(aq, r4, AF_INET);
+	addrs_sort(aq);
+}

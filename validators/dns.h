@@ -106,4 +106,14 @@ size_t val_dns_addrs_pick(const struct val_addrq *aq, int allow_private, struct 
 /* When aq->n is 0: fill p with a dns problem saying why no address was found. */
 void val_dns_addrs_problem(const struct val_addrq *aq, struct acme_problem *p);
 
+/*
+ * What val_dns_addrs() makes of its two answers, without a resolver: aq is
+ * reset for name, then r6 (AAAA) and r4 (A) are recorded as if both queries
+ * had just finished (only rdata of an address's length is kept, IPv6
+ * first). aq->done is not called. For tests and fuzz harnesses, which feed
+ * it answers of their own.
+ */
+void val_dns_addrs_record(struct val_addrq *aq, const char *name, const struct val_dns_res *r4,
+    const struct val_dns_res *r6);
+
 #endif

@@ -25,12 +25,13 @@
 #include "core/ipaddr.h"
 #include "validators/curlm.h"
 #include "validators/dns.h"
+#include "validators/http01.h"
 #include "validators/val.h"
 
-#define H01_MAX_REDIRECTS 10
-#define H01_MAX_PATH      2000
+#define H01_MAX_REDIRECTS VAL_H01_MAX_REDIRECTS
+#define H01_MAX_PATH      VAL_H01_MAX_PATH
 #define H01_BODY_SLACK    128      /* bytes allowed beyond the key authorization */
-#define H01_QUOTE_MAX     100      /* bytes of a target's body quoted in a detail */
+#define H01_QUOTE_MAX     VAL_H01_QUOTE_MAX
 #define H01_URL_QUOTE     200      /* bytes of a URL quoted in a detail */
 
 struct h01 {
@@ -53,10 +54,7 @@ struct h01 {
 	struct curl_slist *hdrs;       /* request headers, for every hop */
 	struct curl_slist *connect_to; /* the pin of the current attempt */
 	char errbuf[CURL_ERROR_SIZE];
-	unsigned char *body;
-	size_t body_len, body_cap;
-	int stopped;                   /* we cut the transfer short on purpose */
-	int body_over;                 /* a 200 body past body_cap */
+	struct val_h01_body body;
 };
 
 static void h01_hop(struct h01 *h, const char *location);
@@ -82,7 +80,7 @@ h01_cancel(struct val_job *j)
 		free(h->visited[i]);
 	curl_slist_free_all(h->hdrs);
 	curl_slist_free_all(h->connect_to);
-	free(h->body);
+	free(h->body.buf);
 	free(h);
 	j->state = NULL;
 }
@@ -180,63 +178,78 @@ h01_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
 	return s < 0 ? CURL_SOCKET_BAD : s;
 }
 
-static size_t
-h01_write(char *ptr, size_t size, size_t nmemb, void *arg)
+size_t
+val_http01_body_add(struct val_h01_body *b, long code, const void *ptr, size_t n)
 {
-	struct h01 *h = arg;
-	size_t n = size * nmemb, room;
-	long code = 0;
+	size_t room;
 
-	curl_easy_getinfo(h->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		/* Keep enough to quote in the detail; a redirect's body is not read. */
 		if (code >= 300 && code < 400) {
-			h->stopped = 1;
+			b->stopped = 1;
 			return 0;
 		}
-		room = H01_QUOTE_MAX + 1 > h->body_len ? H01_QUOTE_MAX + 1 - h->body_len : 0;
+		room = H01_QUOTE_MAX + 1 > b->len ? H01_QUOTE_MAX + 1 - b->len : 0;
 		if (room > n)
 			room = n;
-		memcpy(h->body + h->body_len, ptr, room);
-		h->body_len += room;
-		if (h->body_len > H01_QUOTE_MAX) {
-			h->stopped = 1;
+		if (room > 0)
+			memcpy(b->buf + b->len, ptr, room);
+		b->len += room;
+		if (b->len > H01_QUOTE_MAX) {
+			b->stopped = 1;
 			return 0;
 		}
 		return n;
 	}
-	if (n > h->body_cap - h->body_len) {
-		h->stopped = 1;
-		h->body_over = 1;
+	if (n > b->cap - b->len) {
+		b->stopped = 1;
+		b->over = 1;
 		return 0;
 	}
-	memcpy(h->body + h->body_len, ptr, n);
-	h->body_len += n;
+	if (n > 0)
+		memcpy(b->buf + b->len, ptr, n);
+	b->len += n;
 	return n;
+}
+
+size_t
+val_http01_body_trim(const unsigned char *body, size_t n)
+{
+	while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\t' || body[n - 1] == '\r' ||
+	    body[n - 1] == '\n' || body[n - 1] == '\v' || body[n - 1] == '\f'))
+		n--;
+	return n;
+}
+
+static size_t
+h01_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct h01 *h = arg;
+	long code = 0;
+
+	curl_easy_getinfo(h->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
+	return val_http01_body_add(&h->body, code, ptr, size * nmemb);
 }
 
 static void
 h01_check_body(struct h01 *h)
 {
 	const char *want = h->job->item.keyauth;
-	size_t n = h->body_len, wl = strlen(want);
+	size_t n, wl = strlen(want);
 	char got[H01_QUOTE_MAX * 4 + 8];
 
-	if (h->body_over) {
+	if (h->body.over) {
 		h01_fail(h, PROB_UNAUTHORIZED, "Invalid response: the body is larger than %zu bytes",
-		    h->body_cap);
+		    h->body.cap);
 		return;
 	}
 	/* Trailing whitespace only (HT-04). */
-	while (n > 0 && (h->body[n - 1] == ' ' || h->body[n - 1] == '\t' ||
-	    h->body[n - 1] == '\r' || h->body[n - 1] == '\n' || h->body[n - 1] == '\v' ||
-	    h->body[n - 1] == '\f'))
-		n--;
-	if (n == wl && CRYPTO_memcmp(h->body, want, wl) == 0) {
+	n = val_http01_body_trim(h->body.buf, h->body.len);
+	if (n == wl && CRYPTO_memcmp(h->body.buf, want, wl) == 0) {
 		val_job_finish(h->job, NULL);
 		return;
 	}
-	val_escape(got, sizeof(got), h->body, n, H01_QUOTE_MAX);
+	val_escape(got, sizeof(got), h->body.buf, n, H01_QUOTE_MAX);
 	h01_fail(h, PROB_UNAUTHORIZED, "The key authorization file from the server did not match "
 	    "this challenge. Expected \"%s\" (got \"%s\")", want, got);
 }
@@ -298,17 +311,17 @@ h01_done(struct val_xfer *x, CURLcode rc)
 	const char *err;
 
 	err = h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc);
-	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && h->stopped)) {
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && h->body.stopped)) {
 		curl_easy_getinfo(h->xfer.easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code >= 300 && code < 400) {
 			h01_redirect(h, code);
 			return;
 		}
 		if (code != 200) {
-			val_escape(body, sizeof(body), h->body, h->body_len, H01_QUOTE_MAX);
+			val_escape(body, sizeof(body), h->body.buf, h->body.len, H01_QUOTE_MAX);
 			h01_fail(h, PROB_UNAUTHORIZED, "Invalid response: status %ld%s%s%s", code,
-			    h->body_len ? ", body \"" : "", h->body_len ? body : "",
-			    h->body_len ? "\"" : "");
+			    h->body.len ? ", body \"" : "", h->body.len ? body : "",
+			    h->body.len ? "\"" : "");
 			return;
 		}
 		h01_check_body(h);
@@ -367,9 +380,9 @@ h01_connect(struct h01 *h)
 	h->pinned = h->cand[h->cur];
 	acme_ip_str(&h->pinned, h->ipstr);
 	h->refused = 0;
-	h->stopped = 0;
-	h->body_over = 0;
-	h->body_len = 0;
+	h->body.stopped = 0;
+	h->body.over = 0;
+	h->body.len = 0;
 	h->errbuf[0] = '\0';
 	curl_slist_free_all(h->connect_to);
 	h->connect_to = NULL;
@@ -444,59 +457,69 @@ h01_resolved(struct val_addrq *aq)
 
 /* Whether a redirect target's port is one we follow (HT-09). */
 static int
-h01_port_ok(const struct h01 *h, int https, long port)
+h01_port_ok(const struct val_opts *o, int https, long port)
 {
-	const struct val_opts *o = &h->job->opts;
-
 	return port == 80 || port == 443 || (!https && port == o->http_port) ||
 	    (https && o->https_port > 0 && port == o->https_port);
 }
 
-/* Go to the URL in h->url (location NULL), or to location relative to it. */
-static void
-h01_hop(struct h01 *h, const char *location)
-{
-	struct val_job *j = h->job;
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-	char *zone = NULL, *text = NULL, loc[H01_URL_QUOTE * 4 + 8];
-	struct acme_ip ip;
-	size_t i, hl, plen;
-	long pnum = 0;
-	int https;
+static int
+h01_why(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+static int
+h01_why(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int
+val_http01_next(CURLU *u, const char *location, const struct val_opts *o,
+    char *const *visited, size_t nvisited, struct val_h01_next *out, char *why, size_t cap)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+	char *zone = NULL, *text = NULL, loc[H01_URL_QUOTE * 4 + 8] = "?";
+	size_t i, plen;
+	long pnum = 0;
+	int https, rc = -1;
+
+	memset(out, 0, sizeof(*out));
 	if (location != NULL) {
 		val_escape(loc, sizeof(loc), location, strlen(location), H01_URL_QUOTE);
-		if (curl_url_set(h->url, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME) !=
-		    CURLUE_OK) {
-			h01_fail(h, PROB_CONNECTION, "Invalid redirect to \"%s\"", loc);
+		if (curl_url_set(u, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+			h01_why(why, cap, "Invalid redirect to \"%s\"", loc);
 			goto out;
 		}
 		/* Credentials and fragments are not ours to send. */
-		curl_url_set(h->url, CURLUPART_USER, NULL, 0);
-		curl_url_set(h->url, CURLUPART_PASSWORD, NULL, 0);
-		curl_url_set(h->url, CURLUPART_OPTIONS, NULL, 0);
-		curl_url_set(h->url, CURLUPART_FRAGMENT, NULL, 0);
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		curl_url_set(u, CURLUPART_OPTIONS, NULL, 0);
+		curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
 	}
-	if (curl_url_get(h->url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(h->url, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(h->url, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
-	    curl_url_get(h->url, CURLUPART_URL, &text, 0) != CURLUE_OK) {
-		h01_fail(h, PROB_CONNECTION, "Invalid redirect to \"%s\"", location ? loc : "?");
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &text, 0) != CURLUE_OK) {
+		h01_why(why, cap, "Invalid redirect to \"%s\"", loc);
 		goto out;
 	}
-	curl_url_get(h->url, CURLUPART_QUERY, &query, 0);
-	curl_url_get(h->url, CURLUPART_ZONEID, &zone, 0);
+	curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	curl_url_get(u, CURLUPART_ZONEID, &zone, 0);
 	https = strcmp(scheme, "https") == 0;
 	if (!https && strcmp(scheme, "http") != 0) {
-		h01_fail(h, PROB_CONNECTION, "Redirect to \"%s\": only http and https are followed",
-		    loc);
+		h01_why(why, cap, "Redirect to \"%s\": only http and https are followed", loc);
 		goto out;
 	}
-	if (curl_url_get(h->url, CURLUPART_PORT, &port, 0) == CURLUE_OK) {
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK) {
 		pnum = strtol(port, NULL, 10);
-		if (location != NULL && !h01_port_ok(h, https, pnum)) {
-			h01_fail(h, PROB_CONNECTION, "Redirect to \"%s\": port %ld is not 80 or 443",
-			    loc, pnum);
+		if (location != NULL && !h01_port_ok(o, https, pnum)) {
+			h01_why(why, cap, "Redirect to \"%s\": port %ld is not 80 or 443", loc, pnum);
 			goto out;
 		}
 	} else {
@@ -504,60 +527,100 @@ h01_hop(struct h01 *h, const char *location)
 	}
 	plen = strlen(path) + (query ? strlen(query) + 1 : 0);
 	if (plen > H01_MAX_PATH) {
-		h01_fail(h, PROB_CONNECTION, "Redirect to \"%s\": the path is longer than %d bytes",
-		    loc, H01_MAX_PATH);
+		h01_why(why, cap, "Redirect to \"%s\": the path is longer than %d bytes", loc,
+		    H01_MAX_PATH);
 		goto out;
 	}
 	if (zone != NULL) {
-		h01_fail(h, PROB_CONNECTION, "Redirect to \"%s\": an address with a zone id", loc);
+		h01_why(why, cap, "Redirect to \"%s\": an address with a zone id", loc);
 		goto out;
 	}
-	for (i = 0; i < h->nvisited; i++) {
-		if (strcmp(h->visited[i], text) == 0) {
-			h01_fail(h, PROB_CONNECTION, "Redirect loop: \"%s\" was seen before", loc);
+	for (i = 0; i < nvisited; i++) {
+		if (strcmp(visited[i], text) == 0) {
+			h01_why(why, cap, "Redirect loop: \"%s\" was seen before", loc);
 			goto out;
 		}
 	}
+	out->url = text;
+	out->host = host;
+	out->port = pnum;
+	text = host = NULL;
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	curl_free(zone);
+	curl_free(text);
+	return rc;
+}
+
+int
+val_http01_host(const char *host, int allow_private, char name[256], int *is_ip,
+    struct acme_ip *ip, char *why, size_t cap)
+{
+	size_t hl = strlen(host);
+
+	*is_ip = 0;
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		snprintf(name, 256, "%.*s", (int)(hl - 2), host + 1);
+		if (acme_ip_parse(name, ip) != 0 || ip->family != AF_INET6)
+			return h01_why(why, cap, "Invalid IPv6 address in the URL");
+		*is_ip = 1;
+	} else if (hl < 256) {
+		memcpy(name, host, hl + 1);
+		*is_ip = acme_ip_parse(name, ip) == 0;
+	} else {
+		return h01_why(why, cap, "The host name is too long");
+	}
+	if (*is_ip) {
+		if (!acme_ip_allowed(ip, allow_private))
+			return h01_why(why, cap, "refusing to connect to %s: a %s address", name,
+			    acme_addr_class_name(acme_ip_class(ip)));
+		return 0;
+	}
+	if (!h01_hostname_ok(name))
+		return h01_why(why, cap, "Invalid host name in the URL");
+	return 0;
+}
+
+/* Go to the URL in h->url (location NULL), or to location relative to it. */
+static void
+h01_hop(struct h01 *h, const char *location)
+{
+	struct val_job *j = h->job;
+	struct val_h01_next nx;
+	struct acme_ip ip;
+	char why[400];
+
+	if (val_http01_next(h->url, location, &j->opts, h->visited, h->nvisited, &nx, why,
+	    sizeof(why)) != 0) {
+		h01_fail(h, PROB_CONNECTION, "%s", why);
+		return;
+	}
 	/* The hop is accepted: from here on details name the new URL. */
-	if ((h->visited[h->nvisited] = strdup(text)) == NULL) {
+	if ((h->visited[h->nvisited] = strdup(nx.url)) == NULL) {
 		h01_fail(h, PROB_SERVER_INTERNAL, "out of memory");
 		goto out;
 	}
 	h->nvisited++;
 	curl_free(h->url_text);
-	h->url_text = text;
-	text = NULL;
+	h->url_text = nx.url;
+	nx.url = NULL;
 	h->ipstr[0] = '\0';
-	h->port = (int)pnum;
-	hl = strlen(host);
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		snprintf(h->host, sizeof(h->host), "%.*s", (int)(hl - 2), host + 1);
-		if (acme_ip_parse(h->host, &ip) != 0 || ip.family != AF_INET6) {
-			h01_fail(h, PROB_CONNECTION, "Invalid IPv6 address in the URL");
-			goto out;
-		}
-		h->host_ip = 1;
-	} else if (hl < sizeof(h->host)) {
-		memcpy(h->host, host, hl + 1);
-		h->host_ip = acme_ip_parse(h->host, &ip) == 0;
-	} else {
-		h01_fail(h, PROB_CONNECTION, "The host name is too long");
+	h->port = (int)nx.port;
+	if (val_http01_host(nx.host, j->opts.allow_private, h->host, &h->host_ip, &ip, why,
+	    sizeof(why)) != 0) {
+		h01_fail(h, PROB_CONNECTION, "%s", why);
 		goto out;
 	}
 	if (h->host_ip) {
-		if (!acme_ip_allowed(&ip, j->opts.allow_private)) {
-			h01_fail(h, PROB_CONNECTION, "refusing to connect to %s: a %s address", h->host,
-			    acme_addr_class_name(acme_ip_class(&ip)));
-			goto out;
-		}
 		h->cand[0] = ip;
 		h->ncand = 1;
 		h->cur = 0;
 		h01_connect(h);
-		goto out;
-	}
-	if (!h01_hostname_ok(h->host)) {
-		h01_fail(h, PROB_CONNECTION, "Invalid host name in the URL");
 		goto out;
 	}
 	h->resolving = 1;
@@ -568,13 +631,8 @@ h01_hop(struct h01 *h, const char *location)
 		h01_fail(h, PROB_SERVER_INTERNAL, "cannot start the DNS lookup");
 	}
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(query);
-	curl_free(zone);
-	curl_free(text);
+	curl_free(nx.url);
+	curl_free(nx.host);
 }
 
 /* Token: base64url only, since it becomes part of the path. */
@@ -634,9 +692,9 @@ val_http01_init(struct val_job *j)
 	j->cancel = h01_cancel;
 	j->overrun = h01_overrun;
 	h->job = j;
-	h->body_cap = strlen(it->keyauth) + H01_BODY_SLACK;
-	if ((h->body = malloc(h->body_cap > H01_QUOTE_MAX + 1 ? h->body_cap : H01_QUOTE_MAX + 1)) ==
-	    NULL || (h->url = curl_url()) == NULL ||
+	h->body.cap = strlen(it->keyauth) + H01_BODY_SLACK;
+	if ((h->body.buf = malloc(h->body.cap > H01_QUOTE_MAX + 1 ? h->body.cap :
+	    H01_QUOTE_MAX + 1)) == NULL || (h->url = curl_url()) == NULL ||
 	    (h->hdrs = curl_slist_append(NULL, "Accept: */*")) == NULL ||
 	    curl_slist_append(h->hdrs, "Connection: close") == NULL)
 		return ACME_ENOMEM;

@@ -43,7 +43,24 @@ struct daemon {
 	struct val_sched *sched;
 	int stop;
 	int reload;
+	struct timespec conf_mtime;   /* of the configuration file when last loaded */
 };
+
+/* The daemon follows its configuration file: a directory added for the
+ * FastCGI workers (which reload on SIGHUP) must be known here before its
+ * first validation, so a changed file is reloaded without a signal too. */
+static int
+conf_changed(struct daemon *d)
+{
+	struct stat st;
+
+	if (stat(d->cfg->path, &st) < 0)
+		return 0;
+	if (st.st_mtim.tv_sec == d->conf_mtime.tv_sec && st.st_mtim.tv_nsec == d->conf_mtime.tv_nsec)
+		return 0;
+	d->conf_mtime = st.st_mtim;
+	return 1;
+}
 
 static void
 store_logline(int prio, const char *line)
@@ -243,6 +260,7 @@ main(int argc, char **argv)
 	}
 	if (val_loop_watch(d.loop, d.wake_fd, POLLIN, wake_io, &d) != ACME_OK)
 		goto out;
+	(void)conf_changed(&d);
 	log_info("started: resolver %s, http-01 port %d, tls-alpn-01 port %d, %d in flight",
 	    d.cfg->resolver ? d.cfg->resolver : "system", d.cfg->http01_port,
 	    d.cfg->tlsalpn01_port, d.cfg->validator_inflight);
@@ -254,7 +272,7 @@ main(int argc, char **argv)
 			wait = (int)(next_maint - val_now_ms());
 		if (val_loop_once(d.loop, wait < 0 ? 0 : wait) != ACME_OK)
 			goto out;
-		if (d.reload)
+		if (d.reload || conf_changed(&d))
 			reload(&d);
 		if (val_now_ms() >= next_maint || val_sched_store_failed(d.sched)) {
 			maintain(&d);

@@ -387,9 +387,10 @@ def caa_http01(env, label, value):
     return c, name, order_url, az, ch
 
 
-@case("CAA issue \"<ours>\": valid, and the certificate is issued")
+@case("CAA issue \"<ours>\" (meta.caaIdentities): valid, and the certificate is issued")
 def caa_ours(env):
     c, name, order_url, az, _ = caa_http01(env, "caa-ours", lambda c: env.ours)
+    assert c.directory["meta"]["caaIdentities"] == [env.ours], c.directory["meta"]
     expect_valid(c, az)
     issue(c, name, order_url)
 

@@ -1,5 +1,5 @@
 /*
- * dns-01 against pebble-challtestsrv (DN-01..05, DN-08, DN-09): the TXT
+ * dns-01 against pebble-challtestsrv (DN-01..05, DN-07..09): the TXT
  * lookup at _acme-challenge, several records, wildcards, CNAMEs, errors,
  * and a corrected record seen on the next attempt. The joining of
  * character-strings (DN-03) is tested on crafted rdata.
@@ -150,6 +150,28 @@ test_second_record(void **state)
 	set_txt("_acme-challenge.two.test", "something-else");
 	set_txt("_acme-challenge.two.test", d);
 	run("two.test", 0, "toktwo", &r);
+	assert_true(r.valid);
+}
+
+/* DN-07: an RRset far larger than 512 bytes (40 records before the right
+ * one) still arrives whole (EDNS0, or TCP after truncation). */
+static void
+test_large_rrset(void **state)
+{
+	struct vt_result r;
+	char d[64], v[64];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		snprintf(v, sizeof(v), "filler-%02d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i);
+		set_txt("_acme-challenge.large.test", v);
+	}
+	digest("toklarge", d);
+	set_txt("_acme-challenge.large.test", d);
+	run("large.test", 0, "toklarge", &r);
+	if (!r.valid)
+		print_error("%s\n", r.detail);
 	assert_true(r.valid);
 }
 
@@ -305,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_wrong_value),
 		cmocka_unit_test(test_trailing_space),
 		cmocka_unit_test(test_second_record),
+		cmocka_unit_test(test_large_rrset),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_cname),
 		cmocka_unit_test(test_cname_loop),

@@ -1,10 +1,13 @@
-/* Validator helpers: escaping quoted responses, the resolver setting, default options. */
+/* Validator helpers: escaping quoted responses, the resolver setting, options from
+ * the defaults and from a configuration. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -76,6 +79,46 @@ test_opts_defaults(void **state)
 	assert_int_equal(o.total_ms, VAL_TOTAL_MS);
 }
 
+/* The configuration's timeouts, ports and the directory's CAA identities. */
+static void
+test_opts_from_config(void **state)
+{
+	struct acme_config *cfg = NULL;
+	struct val_opts o;
+	char dir[] = "/tmp/acme-valopts.XXXXXX", path[64];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/acme.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "base_url = https://acme.test\nstate_dir = %s\nhttp01_port = 5002\n"
+	    "validation_connect_timeout = 3s\nvalidation_timeout = 5s\n"
+	    "[directory default]\nca_cert = ca.pem\nca_key = ca.key\n"
+	    "[directory caa]\nca_cert = ca.pem\nca_key = ca.key\nallow_private = yes\n"
+	    "caa_check = yes\ncaa_identities = ca.test, other.test\n", dir);
+	fclose(f);
+	assert_int_equal(acme_config_load(path, &cfg), ACME_OK);
+	val_opts_from_config(&o, cfg, "caa");
+	assert_int_equal(o.http_port, 5002);
+	assert_int_equal(o.tls_port, 443);
+	assert_int_equal(o.connect_ms, 3000);
+	assert_int_equal(o.total_ms, 5000);
+	assert_int_equal(o.dns_ms, 5000);        /* capped by the whole */
+	assert_int_equal(o.allow_private, 1);
+	assert_int_equal(o.ncaa_identity, 2);
+	assert_string_equal(o.caa_identity[0], "ca.test");
+	assert_string_equal(o.caa_identity[1], "other.test");
+	val_opts_from_config(&o, cfg, "default");
+	assert_int_equal(o.allow_private, 0);
+	assert_int_equal(o.ncaa_identity, 0);
+	acme_config_free(cfg);
+	unlink(path);
+	rmdir(dir);
+	assert_string_equal(val_chall_name(STORE_CH_TLSALPN01), "tls-alpn-01");
+	assert_string_equal(val_chall_name(99), "?");
+}
+
 int
 main(void)
 {
@@ -83,6 +126,7 @@ main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_resolver_setting),
 		cmocka_unit_test(test_opts_defaults),
+		cmocka_unit_test(test_opts_from_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -515,6 +515,12 @@ test_dns_failure(void **state)
 	vt_validate(l, e, &it, &o, &r);
 	expect_fail(&r, PROB_DNS, "x.test");
 	assert_true(r.ms < 2500);
+	/* IP-04: an IP identifier is validated at its address, with no lookup
+	 * (which this resolver would never answer). */
+	vt_item(&it, STORE_CH_HTTP01, STORE_IDENT_IP, "127.0.0.1", "good7ip");
+	vt_validate(l, e, &it, &o, &r);
+	assert_true(r.valid);
+	assert_true(r.ms < 500);
 	val_engine_free(e);
 	val_loop_free(l);
 	close(s);
