@@ -275,7 +275,9 @@ finish_txn(struct store_txn *t, void *arg)
 			goto out;
 		}
 		next = f->now + acme_val_backoff(f->cfg, c->attempts - 1);
-		if (next < z.expires) {
+		/* A CAA refusal is the domain owner's answer, not a failure to
+		 * reach them: final at once, as at Let's Encrypt. */
+		if (next < z.expires && f->prob->type != PROB_CAA) {
 			z.due = next;
 			f->next_due = next;
 			f->result = STORE_ST_PROCESSING;

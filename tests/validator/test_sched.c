@@ -273,9 +273,10 @@ test_sched_caa(void **state)
 	assert_true(z.caa_checked >= t0);
 	store_authz_free(&z);
 
+	/* A CAA refusal is final at once: no retry. */
 	sched_until(l, s, no, 5000, &z);
-	assert_int_equal(z.status, STORE_ST_PENDING);
-	assert_int_equal(z.chall[0].status, STORE_ST_PROCESSING);
+	assert_int_equal(z.status, STORE_ST_INVALID);
+	assert_int_equal(z.chall[0].status, STORE_ST_INVALID);
 	assert_non_null(z.chall[0].error);
 	assert_non_null(strstr(z.chall[0].error, "urn:ietf:params:acme:error:caa"));
 	assert_non_null(strstr(z.chall[0].error, "CAA record for caa-no.test"));
