@@ -1,8 +1,5 @@
 /* Accounts: newAccount, the account resource (RFC 8555 section 7.3). */
 
-/* The transaction gave up because the binding's key became unusable
- * (a private code between new_account_txn and its caller). */
-#define STORE_CONFLICT_REFUSED ((enum store_err)(STORE_ERR__MAX + 1))
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,7 +54,7 @@ new_account_txn(struct store_txn *t, void *arg)
 		e = acme_eab_consume(t, na->eab, na->proto->dir, na->proto->id, na->rq->now,
 		    &na->eab_refused);
 		if (e != STORE_OK || na->eab_refused != NULL)
-			return e != STORE_OK ? e : STORE_CONFLICT_REFUSED;
+			return e != STORE_OK ? e : ACME_TXN_REFUSED;
 	}
 	return store_account_put(t, na->proto, STORE_PUT_CREATE);
 }
@@ -160,7 +157,7 @@ acme_h_new_account(struct acme_rq *rq)
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_account_txn, &na);
 	a.jwk = NULL;           /* borrowed from rq->jwk */
 	a.tos_url = NULL;       /* borrowed from the configuration */
-	if (e == STORE_CONFLICT_REFUSED) {
+	if (e == ACME_TXN_REFUSED) {
 		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "%s", na.eab_refused);
 		goto out;
 	}

@@ -29,6 +29,7 @@ struct order_req {
 	enum acme_prob refused;       /* set by the transaction when it refuses */
 	int refused_status;
 	int64_t retry_after;          /* with rateLimited */
+	int renewal_due;              /* replaces a certificate inside its ARI window */
 	char why[400];
 };
 
@@ -307,6 +308,7 @@ check_replaces(struct store_txn *t, struct order_req *or)
 	struct store_cert c;
 	struct store_order prev, *o = &or->order;
 	char serial[STORE_SERIAL_MAX + 1], *err = NULL;
+	int64_t start, end;
 	enum store_err e;
 	size_t i, j;
 	int shared = 0;
@@ -354,6 +356,8 @@ check_replaces(struct store_txn *t, struct order_req *or)
 		if (e != STORE_OK && e != STORE_NOTFOUND)
 			goto out;
 	}
+	acme_ari_window(&c, rq->now, &start, &end);
+	or->renewal_due = start <= rq->now;
 	memcpy(c.replaced_by, o->id, sizeof(c.replaced_by));
 	e = store_cert_put(t, &c, 0);
 out:
@@ -377,8 +381,11 @@ order_limits(struct store_txn *t, struct order_req *or)
 	int limited = 0;
 	size_t i;
 
-	if ((e = acme_rl_take(t, c, ACME_RL_ORDERS_PER_ACCOUNT, rq->acct.id, rq->acct.id,
-	    rq->now_ms, 0, &limited, &or->retry_after)) != STORE_OK || limited) {
+	/* RFC 9773 section 5 (RL-07): a renewal that arrives inside its ARI
+	 * window is not held back by the order and certificate limits. */
+	if (!or->renewal_due &&
+	    ((e = acme_rl_take(t, c, ACME_RL_ORDERS_PER_ACCOUNT, rq->acct.id, rq->acct.id,
+	    rq->now_ms, 0, &limited, &or->retry_after)) != STORE_OK || limited)) {
 		if (limited)
 			snprintf(or->why, sizeof(or->why), "too many new orders for this account "
 			    "(rate_orders_per_account); retry after %lld s", (long long)or->retry_after);
@@ -396,7 +403,7 @@ order_limits(struct store_txn *t, struct order_req *or)
 			    (long long)or->retry_after);
 			break;
 		}
-		if (or->ident[i].type != STORE_IDENT_DNS)
+		if (or->ident[i].type != STORE_IDENT_DNS || or->renewal_due)
 			continue;
 		if ((e = acme_rl_take(t, c, ACME_RL_CERTS_PER_DOMAIN, rq->acct.id,
 		    acme_psl_registered(name), rq->now_ms, 1, &limited, &or->retry_after)) != STORE_OK)
@@ -424,14 +431,15 @@ new_order_txn(struct store_txn *t, void *arg)
 	or->nready = 0;
 	or->refused = PROB_NONE;
 	o->nauthz = 0;
-	if ((e = order_limits(t, or)) != STORE_OK || or->refused != PROB_NONE)
-		return e;
+	or->renewal_due = 0;
 	if (or->replaces != NULL) {
 		if ((e = check_replaces(t, or)) != STORE_OK)
 			return e;
 		if (or->refused != PROB_NONE)
 			return STORE_OK;
 	}
+	if ((e = order_limits(t, or)) != STORE_OK || or->refused != PROB_NONE)
+		return e == STORE_OK ? ACME_TXN_REFUSED : e;
 	for (i = 0; i < or->nident; i++) {
 		if ((e = authz_for(t, or->rq, &or->ident[i], o->expires, o->authz[o->nauthz],
 		    &reused)) != STORE_OK)
@@ -501,7 +509,7 @@ acme_h_new_order(struct acme_rq *rq)
 		goto out;
 	}
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, new_order_txn, &or);
-	if (e != STORE_OK) {
+	if (e != STORE_OK && e != ACME_TXN_REFUSED) {
 		rc = rq_store_error(rq, e);
 		goto out;
 	}
@@ -692,6 +700,10 @@ acme_h_orders(struct acme_rq *rq, const char *id)
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RO, list_orders_txn, &lo);
 	if (e != STORE_OK) {
 		json_object_put(lo.arr);
+		/* The cursor names no order of this account (the store's answer
+		 * for an unknown "after"): the client's error, not ours. */
+		if (e == STORE_NOTFOUND)
+			return acme_problem_set(&rq->prob, PROB_MALFORMED, "bad cursor");
 		return rq_store_error(rq, e);
 	}
 	if (lo.more)

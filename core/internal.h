@@ -77,6 +77,11 @@ struct acme_rq {
 	int64_t now_ms;           /* the same moment in milliseconds (rate limits) */
 };
 
+/* A transaction body that refuses the request returns this, so that
+ * store_txn_run() aborts whatever it wrote before deciding; the handler
+ * then sends the problem it recorded. */
+#define ACME_TXN_REFUSED ((enum store_err)(STORE_ERR__MAX + 1))
+
 /* --- responses (core/resp.c) --- */
 void rq_json(struct acme_rq *rq, int status, struct json_object *body);
 void rq_problem(struct acme_rq *rq);

@@ -119,9 +119,6 @@ OTHER = {
 }
 
 REASONS = {
-    "DIR-08": "planned: External Account Binding (issue 5)",
-    "EAB-*": "planned: External Account Binding (issue 5)",
-    "RL-*": "planned: rate limits (issue 5)",
     "DA-*": "not implemented: dns-account-01 is a draft whose label construction still moves; "
             "not offered",
     "DP-*": "not implemented: dns-persist-01 is a draft (-00 and -02 differ); not offered",

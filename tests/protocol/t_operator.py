@@ -48,7 +48,10 @@ def accounts(ctx):
 
 
 def test_DIR_08_EAB_01_required(ctx):
-    """the eab directory says externalAccountRequired; newAccount without a binding is refused"""
+    """the eab directory says externalAccountRequired; newAccount without a binding is refused
+
+    ids: EAB-01
+    """
     meta = requests.get(ctx.url("eab"), verify=ctx.ca, timeout=30).json()["meta"]
     assert meta["externalAccountRequired"] is True
     c = ctx.client(directory="eab", register=False)
@@ -224,3 +227,21 @@ def test_POLICY_key_types(ctx):
     doc = problem(c.post(o["finalize"], {"csr": b64u(make_csr(Key("rsa", 2048), [name]))},
                          check=False), 400, "badCSR")
     assert "RSA" in doc["detail"]
+
+
+def test_RL_07_renewal_in_window_skips_limits(ctx):
+    """with the orders limit used up, a renewal (replaces) inside its ARI window still gets through"""
+    from t_revoke import ari_id
+    from acmeclient import pem_certs
+    c = ctx.client(directory="limited")
+    name = ctx.name()
+    now = int(time.time())
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    # A certificate 23 hours into its 24: its renewal window has started.
+    _, _, pem = c.issue([name], ctx.responder,
+                        notBefore=time.strftime(fmt, time.gmtime(now - 23 * 3600)),
+                        notAfter=time.strftime(fmt, time.gmtime(now + 3600)))
+    while c.new_order([ctx.name()], check=False).status_code != 429:
+        pass
+    r = c.new_order([name], replaces=ari_id(pem_certs(pem)[0]), check=False)
+    assert r.status_code == 201, r.text
