@@ -36,6 +36,8 @@ OTHER = {
     "NON-06": ["tests/unit/test_nonce.c: 20 000 unique nonces"],
     "NON-08": ["tests/unit/test_nonce.c, tests/store/test_nonces.c: single use across processes"],
     "NON-12": ["tests/store/test_nonces.c: window and staleness; the table has a fixed size"],
+    "ACC-26": ["tests/integration/admin.sh: after deactivation the pending order is invalid, "
+               "the issued certificate stays good"],
     "ERR-02": ["every protocol test: common.problem() checks each type against the registry"],
     "DIR-06": [V + ": meta.caaIdentities is the identity CAA records name; issue \"<ours>\" -> "
                "issued, issue \"other.ca\" -> caa"],
@@ -137,8 +139,6 @@ REASONS = {
              "validation from several networks is neither possible nor meaningful",
     "ERR-07": "implemented in core/router.c and core/resp.c (every POST response gets a nonce; "
               "5xx get Retry-After); the test needs fault injection (issue 7)",
-    "ACC-26": "implemented (core/h_account.c cancels pending orders and authorizations); "
-              "the test needs acme-admin's order view (issue 5)",
     "ORD-23": "by design: in CA mode finalize signs inside its transaction, so an order is "
               "never seen processing; Retry-After on processing orders is sent (core/h_order.c) "
               "and tested with RA mode (issue 8)",
