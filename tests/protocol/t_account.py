@@ -250,6 +250,10 @@ def test_ACC_28_orders_list_and_pages(ctx):
         nxt = links(r, "next")
         url = nxt[0] if nxt else None
     assert urls[0] not in seen and len(seen) == 4
+    # A cursor naming no order of this account (here the account's own id):
+    # malformed, not a server error (found by tests/fuzz/fuzz_request).
+    bad = c.get(c.kid).json()["orders"] + "?cursor=" + c.kid.rsplit("/", 1)[1]
+    problem(c.get(bad, check=False), 400, "malformed")
 
 
 def test_ACC_29_csr_with_other_account_key(ctx):

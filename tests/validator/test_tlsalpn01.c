@@ -470,7 +470,7 @@ test_silent(void **state)
 	o.total_ms = 1000;
 	vt_validate(loop, eng, &it, &o, &r);
 	expect_fail(&r, PROB_CONNECTION, "Timeout during the TLS handshake");
-	assert_true(r.ms >= 900 && r.ms < 2000);
+	assert_true(r.ms >= 900 && r.ms < 15000);   /* at its deadline, not never */
 	close(fd);
 }
 
