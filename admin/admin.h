@@ -31,6 +31,7 @@ int admin_verify(int argc, char **argv);
 int admin_stats(int argc, char **argv);
 int admin_cleanup(int argc, char **argv);
 int admin_ratelimit(int argc, char **argv);
+int admin_upstream(int argc, char **argv);
 int admin_bench_seed(int argc, char **argv);   /* benchmarks only (bench/run.sh) */
 
 #endif

@@ -282,6 +282,12 @@ cli_ca(const struct acme_dir_config *d, struct acme_ca **ca)
 	struct ca_key_opts kopts;
 	enum acme_err e;
 
+	*ca = NULL;
+	if (d->ra) {
+		fprintf(stderr, "acme-admin: directory %s is in RA mode: it has no CA of its own "
+		    "(its upstream CA signs and publishes revocations)\n", d->name);
+		return ADMIN_STATE;
+	}
 	kopts.pkcs11_module = d->pkcs11_module;
 	kopts.pkcs11_pin_file = d->pkcs11_pin_file;
 	if ((e = ca_load_opts(d->ca_cert, d->ca_key, d->ca_chain, &kopts, ca)) != ACME_OK) {

@@ -112,7 +112,8 @@ admin_crl(int argc, char **argv)
 		rc = (d = cli_dir(&c, dir)) != NULL ? publish(&c, d, rows) : ADMIN_NOTFOUND;
 	} else {
 		for (i = 0; i < c.cfg->ndir; i++)
-			if ((one = publish(&c, &c.cfg->dir[i], rows)) != ADMIN_OK)
+			if (!c.cfg->dir[i].ra &&   /* RA: the upstream publishes */
+			    (one = publish(&c, &c.cfg->dir[i], rows)) != ADMIN_OK)
 				rc = one;   /* go on with the others */
 	}
 	out_list(&c, rows, cols);

@@ -21,11 +21,34 @@
  *   STATE/db/                       the Berkeley DB environment
  *   STATE/run/                      sockets, nonce table, generated web server configs
  *   STATE/log/                      logs
+ *   STATE/crl/                      the published CRLs
+ *
+ * Ownership and modes (docs/security.md). Without --user everything is the
+ * caller's, private to it. With --user USER (as root), the server runs as
+ * USER (acme-fcgi's workers) and other members of USER's group
+ * (acme-validator); acme-admin stays root:
+ *
+ *   STATE/                   root:GROUP 0751  others may reach run/fcgi.sock only
+ *   STATE/acme.conf          root:GROUP 0640
+ *   STATE/ca/                root:GROUP 0750  certificates 0644
+ *   STATE/ca/intermediate.key, pkcs11.pin
+ *                            USER:GROUP 0400  the signing processes only (the
+ *                                             workers; root for acme-admin)
+ *   STATE/ca/root.key        root:root 0600   (keep it offline in production)
+ *   STATE/tls/               root:root 0750   the web server reads it as root
+ *   STATE/db/, log/, crl/    USER:GROUP 2770  shared by the group, setgid so that
+ *                                             files root creates stay the group's
+ *   STATE/run/               USER:GROUP 2771  fcgi.sock reachable by the web server
+ *
+ * Files in db/ are 0660 (store/internal.h ST_FILE_MODE): the group shares
+ * the environment.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +84,7 @@ struct init_opts {
 	int workers;
 	int allow_private;
 	int force;
+	const char *user;             /* --user: the service user, or NULL */
 	const char *tls_names[MAX_TLS_NAMES];
 	size_t ntls;
 };
@@ -95,7 +119,9 @@ init_usage(FILE *f)
 	    "  --workers N            FastCGI worker processes (default 2)\n"
 	    "  --allow-private        validate against private and loopback addresses\n"
 	    "  --tls-name NAME        another DNS name or IP for the server's own certificate\n"
-	    "  --force                overwrite an existing state directory's CA and configuration\n");
+	    "  --force                overwrite an existing state directory's CA and configuration\n"
+	    "  --user USER            (as root) the server runs as USER and its group: give them\n"
+	    "                         the store, logs and run/, the CA key to USER alone\n");
 }
 
 static int
@@ -517,6 +543,101 @@ parse_port(const char *s, int *out)
 	return 0;
 }
 
+/* chown and chmod one path; no symbolic link is followed. */
+static int
+own_path(const char *state, const char *rel, uid_t uid, gid_t gid, mode_t mode)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", state, rel);
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;       /* not made in this setup (a key in a token) */
+		log_err("init: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode) || lchown(path, uid, gid) < 0 || chmod(path, mode) < 0) {
+		log_err("init: setting the owner and mode of %s: %s", path,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every file directly in dir (db/ after its creation): owner, mode. */
+static int
+own_files(const char *state, const char *dir, uid_t uid, gid_t gid, mode_t mode)
+{
+	char rel[PATH_MAX];
+	struct dirent *e;
+	DIR *d = NULL;
+	int rc = -1;
+
+	snprintf(rel, sizeof(rel), "%s/%s", state, dir);
+	if ((d = opendir(rel)) == NULL) {
+		log_err("init: %s: %s", rel, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s", dir, e->d_name);
+		if (own_path(state, rel, uid, gid, mode) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		closedir(d);
+	return rc;
+}
+
+/* --user: the layout in the comment at the top of this file. */
+static int
+own_state(const char *state, const char *user)
+{
+	static const char *const shared[] = { "db", "log", "crl" };
+	struct passwd *pw;
+	char path[PATH_MAX + 8];
+	uid_t uid;
+	gid_t gid;
+	size_t i;
+
+	if (geteuid() != 0) {
+		log_err("init: --user needs root");
+		return -1;
+	}
+	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {
+		log_err("init: --user %s: no such user, or root", user);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	snprintf(path, sizeof(path), "%s/crl", state);
+	if (mkdir_mode(path, 02770) < 0)
+		return -1;
+	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		if (own_path(state, shared[i], uid, gid, 02770) < 0 ||
+		    own_files(state, shared[i], uid, gid, 0660) < 0)
+			return -1;
+	if (own_path(state, ".", 0, gid, 0751) < 0 ||
+	    own_path(state, "acme.conf", 0, gid, 0640) < 0 ||
+	    own_path(state, "run", uid, gid, 02771) < 0 ||
+	    own_files(state, "run", uid, gid, 0660) < 0 ||
+	    own_path(state, "ca", 0, gid, 0750) < 0 ||
+	    own_path(state, "ca/intermediate.pem", 0, gid, 0644) < 0 ||
+	    own_path(state, "ca/chain.pem", 0, gid, 0644) < 0 ||
+	    own_path(state, "ca/root.pem", 0, gid, 0644) < 0 ||
+	    own_path(state, "ca/intermediate.key", uid, gid, 0400) < 0 ||
+	    own_path(state, "ca/pkcs11.pin", uid, gid, 0400) < 0 ||
+	    own_path(state, "ca/root.key", 0, 0, 0600) < 0 ||
+	    own_path(state, "tls", 0, 0, 0750) < 0 ||
+	    own_files(state, "tls", 0, 0, 0640) < 0)
+		return -1;
+	return 0;
+}
+
 int
 admin_init(int argc, char **argv)
 {
@@ -536,6 +657,7 @@ admin_init(int argc, char **argv)
 		{ "allow-private", no_argument, NULL, 'P' },
 		{ "tls-name", required_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -589,6 +711,7 @@ admin_init(int argc, char **argv)
 			o.tls_names[o.ntls++] = optarg;
 			break;
 		case 'f': o.force = 1; break;
+		case 'U': o.user = optarg; break;
 		case 'h': init_usage(stdout); return ADMIN_OK;
 		default: goto usage;
 		}
@@ -646,6 +769,8 @@ admin_init(int argc, char **argv)
 	store_close(st);
 	snprintf(path, sizeof(path), "%s/acme.conf", state);
 	if (write_config(path, &o, state, &cf) < 0)
+		goto out;
+	if (o.user != NULL && own_state(state, o.user) < 0)
 		goto out;
 	printf("initialised %s\n  configuration  %s/acme.conf\n  root CA        %s/ca/root.pem\n"
 	    "  directory      %s/acme/default/directory\n", state, state, state, o.base_url);

@@ -24,6 +24,7 @@ static const struct {
 	{ "stats", admin_stats, "counts per table and the store's size" },
 	{ "cleanup", admin_cleanup, "remove finished orders, authorizations and rate state" },
 	{ "ratelimit", admin_ratelimit, "per-account rate-limit overrides: set, show, clear" },
+	{ "upstream", admin_upstream, "RA directories' upstream accounts: show, check" },
 	{ "bench-seed", admin_bench_seed, "benchmarks only: add N finished issuances to the store" },
 };
 

@@ -42,7 +42,8 @@ acme_audit_open(const struct acme_config *cfg)
 	}
 	if (strncmp(target, "file:", 5) != 0 || (path = acme_config_path(cfg, target + 5)) == NULL)
 		return ACME_ECONFIG;
-	if ((audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+	/* 0660: written by the workers and the validator, two users of one group. */
+	if ((audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660)) < 0) {
 		log_err("audit: open %s: %s", path, strerror(errno));
 		rc = ACME_EIO;
 	}

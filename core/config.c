@@ -124,6 +124,24 @@ static const struct cfg_key dir_keys[] = {
 	{ "aia_url", CT_URL, D(aia_url), 0, 0, 0 },
 	{ "profiles", CT_LIST, D(profile_name), D(nprofile_name), 0, 0 },
 	{ "default_profile", CT_STR, D(default_profile_name), 0, 0, 0 },
+	{ "mode", CT_STR, D(mode), 0, 0, 0 },
+	{ "upstream_url", CT_URL, D(upstream_url), 0, 0, 0 },
+	{ "upstream_contact", CT_STR, D(upstream_contact), 0, 0, 0 },
+	{ "upstream_eab_kid", CT_STR, D(upstream_eab_kid), 0, 0, 0 },
+	{ "upstream_eab_hmac_file", CT_PATH, D(upstream_eab_hmac_file), 0, 0, 0 },
+	{ "upstream_key_type", CT_STR, D(upstream_key_type), 0, 0, 0 },
+	{ "upstream_ca_file", CT_PATH, D(upstream_ca_file), 0, 0, 0 },
+	{ "upstream_timeout", CT_DURATION, D(upstream_timeout), 0, 1, 600 },
+	{ "upstream_passphrase_file", CT_PATH, D(upstream_passphrase_file), 0, 0, 0 },
+	{ "upstream_dns_hook", CT_PATH, D(upstream_dns_hook), 0, 0, 0 },
+	{ "upstream_dns_update", CT_STR, D(upstream_dns_update), 0, 0, 0 },
+	{ "upstream_dns_zone", CT_STR, D(upstream_dns_zone), 0, 0, 0 },
+	{ "upstream_tsig_name", CT_STR, D(upstream_tsig_name), 0, 0, 0 },
+	{ "upstream_tsig_key_file", CT_PATH, D(upstream_tsig_key_file), 0, 0, 0 },
+	{ "upstream_dns_wait", CT_DURATION, D(upstream_dns_wait), 0, 0, 3600 },
+	{ "upstream_retry_base", CT_DURATION, D(upstream_retry_base), 0, 1, 3600 },
+	{ "upstream_retry_cap", CT_DURATION, D(upstream_retry_cap), 0, 1, 86400 },
+	{ "upstream_deadline", CT_DURATION, D(upstream_deadline), 0, 60, 30LL * 86400 },
 	{ NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -481,6 +499,73 @@ dir_defaults(struct acme_dir_config *d, const char *name)
 	d->challenges = (1u << STORE_CH_HTTP01) | (1u << STORE_CH_DNS01) | (1u << STORE_CH_TLSALPN01);
 	keypol_default_account(&d->account_keys);
 	keypol_default_cert(&d->cert_keys);
+	d->upstream_timeout = 30;
+	d->upstream_retry_base = 5;
+	d->upstream_retry_cap = 600;
+	d->upstream_deadline = 86400;
+}
+
+/* The checks of an RA directory's upstream settings; 0 or -1 (logged). */
+static int
+check_upstream(const struct acme_config *c, struct acme_dir_config *d)
+{
+	static const char *const types[] = { "p256", "p384", "rsa2048", "rsa3072", "rsa4096" };
+	size_t i;
+	int bad = 0;
+
+	if (d->mode != NULL && strcmp(d->mode, "ca") != 0 && strcmp(d->mode, "ra") != 0) {
+		log_err("config: %s: directory %s: mode must be ca or ra", c->path, d->name);
+		return -1;
+	}
+	d->ra = d->mode != NULL && strcmp(d->mode, "ra") == 0;
+	if (!d->ra) {
+		if (d->ca_cert == NULL || d->ca_key == NULL) {
+			log_err("config: %s: directory %s needs ca_cert and ca_key", c->path, d->name);
+			bad = 1;
+		}
+		return bad ? -1 : 0;
+	}
+	if (d->upstream_url == NULL) {
+		log_err("config: %s: directory %s: mode ra needs upstream_url", c->path, d->name);
+		bad = 1;
+	}
+	if (d->upstream_passphrase_file == NULL) {
+		log_err("config: %s: directory %s: mode ra needs upstream_passphrase_file (the "
+		    "upstream account key is kept encrypted)", c->path, d->name);
+		bad = 1;
+	}
+	if ((d->upstream_eab_kid == NULL) != (d->upstream_eab_hmac_file == NULL)) {
+		log_err("config: %s: directory %s: upstream_eab_kid and upstream_eab_hmac_file go "
+		    "together", c->path, d->name);
+		bad = 1;
+	}
+	if (d->upstream_key_type == NULL && (d->upstream_key_type = strdup("p256")) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(d->upstream_key_type, types[i]) == 0)
+			break;
+	if (i == sizeof(types) / sizeof(types[0])) {
+		log_err("config: %s: directory %s: upstream_key_type must be p256, p384, rsa2048, "
+		    "rsa3072 or rsa4096", c->path, d->name);
+		bad = 1;
+	}
+	if (d->upstream_dns_hook != NULL && d->upstream_dns_update != NULL) {
+		log_err("config: %s: directory %s: upstream_dns_hook and upstream_dns_update "
+		    "exclude each other", c->path, d->name);
+		bad = 1;
+	}
+	if (d->upstream_dns_update != NULL && (d->upstream_dns_zone == NULL ||
+	    d->upstream_tsig_name == NULL || d->upstream_tsig_key_file == NULL)) {
+		log_err("config: %s: directory %s: upstream_dns_update needs upstream_dns_zone, "
+		    "upstream_tsig_name and upstream_tsig_key_file", c->path, d->name);
+		bad = 1;
+	}
+	if (d->upstream_retry_base > d->upstream_retry_cap) {
+		log_err("config: %s: directory %s: upstream_retry_base is above upstream_retry_cap",
+		    c->path, d->name);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
 }
 
 static void
@@ -669,15 +754,18 @@ finish_config(struct acme_config *c)
 		d = &c->dir[i];
 		if (resolve_path(c, &d->ca_cert) < 0 || resolve_path(c, &d->ca_key) < 0 ||
 		    resolve_path(c, &d->ca_chain) < 0 || resolve_path(c, &d->ca_root) < 0 ||
-		    resolve_path(c, &d->pkcs11_pin_file) < 0)
+		    resolve_path(c, &d->pkcs11_pin_file) < 0 ||
+		    resolve_path(c, &d->upstream_eab_hmac_file) < 0 ||
+		    resolve_path(c, &d->upstream_ca_file) < 0 ||
+		    resolve_path(c, &d->upstream_passphrase_file) < 0 ||
+		    resolve_path(c, &d->upstream_dns_hook) < 0 ||
+		    resolve_path(c, &d->upstream_tsig_key_file) < 0)
 			return -1;
 		for (size_t k = 0; k < d->nalt_chain; k++)
 			if (resolve_path(c, &d->alt_chain[k]) < 0)
 				return -1;
-		if (d->ca_cert == NULL || d->ca_key == NULL) {
-			log_err("config: %s: directory %s needs ca_cert and ca_key", c->path, d->name);
+		if (check_upstream(c, d) < 0)
 			bad = 1;
-		}
 		if (d->cert_lifetime > d->cert_lifetime_max) {
 			log_err("config: %s: directory %s: cert_lifetime is above cert_lifetime_max",
 			    c->path, d->name);

@@ -95,6 +95,27 @@ struct acme_dir_config {
 	const struct acme_profile *profile[ACME_MAX_PROFILES];   /* resolved */
 	const struct acme_profile *default_profile;   /* NULL when none are offered */
 	struct acme_profile implicit;   /* without profiles: from cert_lifetime */
+	/* RA mode (mode = ra): the directory validates its clients itself and
+	 * obtains their certificates from an upstream ACME CA. */
+	char *mode;                 /* "ca" (default) or "ra" */
+	int ra;                     /* mode is ra */
+	char *upstream_url;         /* the upstream's directory URL */
+	char *upstream_contact;     /* contact URL of the upstream account, or NULL */
+	char *upstream_eab_kid;     /* External Account Binding key id at the upstream */
+	char *upstream_eab_hmac_file;   /* its HMAC key, base64url (a secret: never logged) */
+	char *upstream_key_type;    /* p256 (default), p384, rsa2048, rsa3072, rsa4096 */
+	char *upstream_ca_file;     /* trust roots for the upstream's HTTPS, NULL = system's */
+	int64_t upstream_timeout;   /* one upstream HTTP request */
+	char *upstream_passphrase_file; /* the account key's encryption passphrase */
+	char *upstream_dns_hook;    /* "HOOK present|cleanup FQDN VALUE" for dns-01 upstream */
+	char *upstream_dns_update;  /* RFC 2136: the primary server, ip:port */
+	char *upstream_dns_zone;    /* the zone the updates are for */
+	char *upstream_tsig_name;   /* TSIG key name (HMAC-SHA256) */
+	char *upstream_tsig_key_file;   /* the TSIG secret, base64 */
+	int64_t upstream_dns_wait;  /* after a record is in, before the upstream checks it */
+	int64_t upstream_retry_base;    /* first delay after a failed upstream step */
+	int64_t upstream_retry_cap;     /* longest delay between attempts */
+	int64_t upstream_deadline;  /* an upstream order still unfinished after this fails */
 };
 
 struct acme_config {

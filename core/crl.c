@@ -252,8 +252,9 @@ acme_crl_publish(struct store *s, const struct acme_config *cfg, const struct ac
 		goto out;
 	}
 	/* Publishers take turns, so CRL numbers appear in order; the rename
-	 * makes each new CRL appear whole. */
-	if ((lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lockfd, LOCK_EX) < 0) {
+	 * makes each new CRL appear whole. The lock is 0660: the workers and
+	 * acme-admin (root) publish, and either may create it. */
+	if ((lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) < 0 || flock(lockfd, LOCK_EX) < 0) {
 		log_err("crl: locking %s: %s", lock, strerror(errno));
 		goto out;
 	}

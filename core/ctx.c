@@ -43,6 +43,9 @@ directory_object(const struct acme_dir *d)
 		json_object_object_add(meta, "caaIdentities", arr);
 	}
 	acme_json_add_bool(meta, "externalAccountRequired", c->eab_required);
+	/* An extension member: the upstream CA an RA directory fronts. */
+	if (c->ra)
+		acme_json_add_str(meta, "upstream", c->upstream_url);
 	if (c->nprofile > 0) {
 		struct json_object *pr = json_object_new_object();
 		for (i = 0; i < c->nprofile; i++)
@@ -89,7 +92,9 @@ dir_init(struct acme_ctx *ctx, struct acme_dir *d, const struct acme_dir_config 
 	d->cfg = c;
 	kopts.pkcs11_module = c->pkcs11_module;
 	kopts.pkcs11_pin_file = c->pkcs11_pin_file;
-	if ((rc = ca_load_opts(c->ca_cert, c->ca_key, c->ca_chain, &kopts, &d->ca)) != ACME_OK) {
+	/* RA: no CA key; the upstream CA signs. */
+	if (!c->ra && (rc = ca_load_opts(c->ca_cert, c->ca_key, c->ca_chain, &kopts, &d->ca)) !=
+	    ACME_OK) {
 		log_err("directory %s: cannot load its CA (%s)", c->name, acme_strerror(rc));
 		return rc;
 	}

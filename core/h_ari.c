@@ -90,7 +90,13 @@ acme_h_renewal_info(struct acme_rq *rq, const char *id)
 		rc = rq_store_error(rq, e);
 		goto out;
 	}
-	acme_ari_window(&g.c, rq->now, &start, &end);
+	/* RA: the upstream's window when it gave one, else our own. */
+	if (g.c.upstream && !g.c.revoked && g.c.ari_start > 0 && g.c.ari_end >= g.c.ari_start) {
+		start = g.c.ari_start;
+		end = g.c.ari_end;
+	} else {
+		acme_ari_window(&g.c, rq->now, &start, &end);
+	}
 	body = json_object_new_object();
 	win = json_object_new_object();
 	acme_rfc3339(start, ts);

@@ -10,6 +10,7 @@
 #include "core/csr.h"
 #include "core/audit.h"
 #include "core/internal.h"
+#include "core/jobs.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/psl.h"
@@ -26,7 +27,8 @@ struct finalize {
 	const struct acme_csr *csr;
 	const unsigned char *csr_der;  /* kept on the order while it waits (processing) */
 	size_t csr_len;
-	int waiting;                   /* the order waits for CAA re-checks */
+	int waiting;                   /* the order waits for the validator (CAA re-checks,
+	                                  RA: its upstream job): wake it */
 	int64_t retry_after;           /* with rateLimited */
 	enum acme_prob refused;
 	char why[400];
@@ -266,6 +268,34 @@ fail_order(struct store_txn *t, struct store_order *o, char *err)
 	return store_order_put(t, o, 0);
 }
 
+/*
+ * RA mode: the order waits in processing with its CSR while the validator
+ * obtains the certificate upstream; the job is queued in this transaction,
+ * so an order in processing always has its job (and only one: the job's key
+ * is the order's id).
+ */
+static enum store_err
+ra_enqueue(struct finalize *f, struct store_txn *t)
+{
+	struct store_order *o = &f->order;
+	enum store_err e;
+
+	if (o->csr == NULL) {
+		if ((o->csr = malloc(f->csr_len)) == NULL)
+			return STORE_NOMEM;
+		memcpy(o->csr, f->csr_der, f->csr_len);
+		o->csr_len = f->csr_len;
+	}
+	if (o->status != STORE_ST_PROCESSING) {
+		o->status = STORE_ST_PROCESSING;
+		o->retry_after = f->rq->now + 2;
+		if ((e = store_order_put(t, o, 0)) != STORE_OK)
+			return e;
+	}
+	return acme_job_enqueue(t, STORE_JOB_UPSTREAM_ORDER, o->dir, o->id, f->rq->now, 0,
+	    &f->waiting);
+}
+
 static enum store_err
 finalize_txn(struct store_txn *t, void *arg)
 {
@@ -322,6 +352,8 @@ finalize_txn(struct store_txn *t, void *arg)
 		f->waiting = 1;
 		return store_order_put(t, &f->order, 0);
 	}
+	if (rq->dir->cfg->ra)
+		return ra_enqueue(f, t);
 	return issue(f, t, prof);
 }
 
@@ -341,6 +373,7 @@ advance_txn(struct store_txn *t, void *arg)
 	char *err = NULL;
 
 	f->refused = PROB_NONE;
+	f->waiting = 0;
 	store_order_free(&f->order);
 	if ((e = store_order_get(t, f->id, &f->order)) != STORE_OK)
 		return e;
@@ -361,6 +394,8 @@ advance_txn(struct store_txn *t, void *arg)
 		acme_problem_clear(&p);
 		return fail_order(t, &f->order, err);
 	}
+	if (rq->dir->cfg->ra)
+		return ra_enqueue(f, t);   /* queued at finalize, unless CAA held it back */
 	free(f->order.csr);
 	f->order.csr = NULL;
 	f->order.csr_len = 0;
@@ -395,6 +430,8 @@ acme_order_advance(struct acme_rq *rq, const char *id, const unsigned char *csr_
 	}
 	if (f.cert.serial[0] != '\0')
 		audit_issue(rq, &f);
+	if (f.waiting)
+		acme_wake_validator(rq->ctx);
 	rc = 0;
 out:
 	acme_problem_clear(&p);

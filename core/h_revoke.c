@@ -10,6 +10,7 @@
 #include "core/crl.h"
 #include "core/audit.h"
 #include "core/internal.h"
+#include "core/jobs.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -80,6 +81,7 @@ struct revoke {
 	const char *jwk_thumb;       /* set for jwk-signed requests */
 	const char *cert_thumb;      /* the certificate key's thumbprint */
 	int reason;
+	int queued;                  /* RA: an upstream revocation was queued */
 	enum acme_prob refused;
 	int status;
 	char why[200];
@@ -99,6 +101,7 @@ revoke_txn(struct store_txn *t, void *arg)
 	memset(&o, 0, sizeof(o));
 	r->refused = PROB_NONE;
 	r->status = 0;
+	r->queued = 0;
 	e = store_cert_get(t, r->serial, &c);
 	if (e == STORE_NOTFOUND || (e == STORE_OK && (c.der_len != r->der_len ||
 	    memcmp(c.der, r->der, r->der_len) != 0 || strcmp(c.dir, rq->dir->cfg->name) != 0))) {
@@ -140,7 +143,13 @@ revoke_txn(struct store_txn *t, void *arg)
 	c.revoked = 1;
 	c.reason = r->reason;
 	c.revoked_at = rq->now;
-	e = store_cert_put(t, &c, 0);
+	if ((e = store_cert_put(t, &c, 0)) != STORE_OK)
+		goto out;
+	/* RA: recorded here, so our own answers (ARI, a second revocation) are
+	 * immediate; the upstream CA hears of it through the validator. */
+	if (c.upstream)
+		e = acme_job_enqueue(t, STORE_JOB_UPSTREAM_REVOKE, c.dir, c.serial, rq->now, 0,
+		    &r->queued);
 out:
 	store_cert_free(&c);
 	store_order_free(&o);
@@ -236,7 +245,10 @@ acme_h_revoke(struct acme_rq *rq)
 	    r.jwk_thumb ? "its own key" : rq->acct.id);
 	acme_audit("cert.revoke", rq->dir->cfg->name, "sis", "serial", serial, "reason",
 	    (int64_t)r.reason, "by", r.jwk_thumb ? "certificate key" : rq->acct.id);
-	if (acme_crl_publish(rq->ctx->store, rq->ctx->cfg, rq->dir->cfg, rq->dir->ca, rq->now) != ACME_OK)
+	if (r.queued)
+		acme_wake_validator(rq->ctx);
+	if (rq->dir->ca != NULL &&
+	    acme_crl_publish(rq->ctx->store, rq->ctx->cfg, rq->dir->cfg, rq->dir->ca, rq->now) != ACME_OK)
 		log_err("certificate %s revoked, but the CRL could not be signed; it will be on the next", serial);
 	rq->resp->status = 200;
 	rc = 0;
@@ -252,6 +264,9 @@ acme_h_crl(struct acme_rq *rq)
 	unsigned char *der = NULL;
 	size_t len = 0;
 
+	if (rq->dir->ca == NULL)      /* RA: the upstream CA publishes revocation */
+		return acme_problem_status(&rq->prob, PROB_MALFORMED, 404,
+		    "this directory has no CA of its own (RA mode); see its upstream CA");
 	if (acme_crl_read(rq->ctx->store, rq->ctx->cfg, rq->dir->cfg, rq->dir->ca, rq->now, &der,
 	    &len) != ACME_OK)
 		return acme_problem_status(&rq->prob, PROB_SERVER_INTERNAL, 503, "the CRL is not available");
@@ -268,8 +283,12 @@ int
 acme_h_issuer(struct acme_rq *rq)
 {
 	unsigned char *der = NULL, *p;
-	int len = i2d_X509(ca_cert(rq->dir->ca), NULL);
+	int len;
 
+	if (rq->dir->ca == NULL)
+		return acme_problem_status(&rq->prob, PROB_MALFORMED, 404,
+		    "this directory has no CA of its own (RA mode); see its upstream CA");
+	len = i2d_X509(ca_cert(rq->dir->ca), NULL);
 	if (len <= 0 || (der = malloc((size_t)len)) == NULL)
 		return acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "cannot encode the issuer");
 	p = der;

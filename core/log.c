@@ -45,7 +45,9 @@ acme_log_open(const char *ident, const char *target)
 		return 0;
 	}
 	if (strncmp(target, "file:", 5) == 0) {
-		fd = open(target + 5, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		/* 0660: acme-fcgi and acme-validator append to one log and may run
+		 * as two users of one group (docs/security.md). */
+		fd = open(target + 5, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 		if (fd < 0) {
 			acme_log(LOG_ERR, "log: open %s: %s", target + 5, strerror(errno));
 			return -1;

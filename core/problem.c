@@ -84,12 +84,61 @@ acme_prob_from_urn(const char *urn)
 	return PROB_NONE;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), or 0. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+		hi = s[0] == 0xed ? 0x9f : 0xbf;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : 0x80;
+		hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;   /* also stops at the NUL */
+	return n;
+}
+
+/* Replace, in place, each byte of s that is not part of well-formed UTF-8
+ * with '?'. Details quote what clients sent (a method, a member name cut to
+ * a length, a value cut by the buffer), and the document they go into must
+ * be UTF-8 JSON (RFC 8259 section 8.1). */
+static void
+utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n;
+
+	while (*p != '\0') {
+		if (*p < 0x80)
+			p++;
+		else if ((n = utf8_seq(p)) > 0)
+			p += n;
+		else
+			*p++ = '?';
+	}
+}
+
 int
 acme_problem_vset(struct acme_problem *p, enum acme_prob t, const char *fmt, va_list ap)
 {
 	p->type = t;
 	p->status = 0;
 	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	utf8_scrub(p->detail);
 	return -1;
 }
 
@@ -121,13 +170,16 @@ acme_problem_sub(struct acme_problem *p, enum acme_prob t, const char *id_type,
     const char *id_value, const char *detail)
 {
 	struct json_object *o, *id;
+	char text[sizeof(p->detail)];
 
 	if (p->sub == NULL && (p->sub = json_object_new_array()) == NULL)
 		return;
 	if ((o = json_object_new_object()) == NULL)
 		return;
+	snprintf(text, sizeof(text), "%s", detail ? detail : "");
+	utf8_scrub(text);
 	json_object_object_add(o, "type", json_object_new_string(acme_prob_urn(t)));
-	json_object_object_add(o, "detail", json_object_new_string(detail ? detail : ""));
+	json_object_object_add(o, "detail", json_object_new_string(text));
 	json_object_object_add(o, "status", json_object_new_int(acme_prob_status(t)));
 	if (id_type != NULL && id_value != NULL) {
 		id = json_object_new_object();

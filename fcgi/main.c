@@ -1,5 +1,5 @@
 /*
- * acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-f] [-s PATH | -b ADDRESS:PORT]
+ * acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-u USER] [-f] [-s PATH | -b ADDRESS:PORT]
  *
  * The FastCGI front of the ACME server. By default the listening socket is
  * fd 0, as spawn-fcgi and lighttpd's bin-path pass it:
@@ -10,7 +10,9 @@
  * configuration's `workers`. -t is the watchdog limit in seconds: a worker
  * on one request for longer is killed and replaced (default 30). -f runs one
  * worker in this process, with no master and logging to stderr (debugging,
- * gdb, valgrind).
+ * gdb, valgrind). -u: started as root, run as USER (its group, no
+ * supplementary groups, no capabilities, no_new_privs; fcgi/priv.h) from
+ * before the configuration is read; the socket is opened first.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "core/log.h"
 #include "fcgi/listen.h"
 #include "fcgi/master.h"
+#include "fcgi/priv.h"
 #include "fcgi/worker.h"
 
 /* Each worker allocates a body buffer of this size up front. */
@@ -30,7 +33,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-f] "
+	fprintf(stderr, "usage: acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-u USER] [-f] "
 	    "[-s PATH | -b ADDRESS:PORT]\n");
 }
 
@@ -59,13 +62,13 @@ main(int argc, char **argv)
 {
 	struct acme_config *cfg = NULL;
 	struct fcgi_master_opts mo;
-	const char *unix_path = NULL, *bind_addr = NULL;
+	const char *unix_path = NULL, *bind_addr = NULL, *user = NULL;
 	int single = 0, created = 0, lfd = -1, status = 2, c;
 
 	memset(&mo, 0, sizeof(mo));
 	mo.watchdog = FCGI_WATCHDOG_DEFAULT;
 	mo.lfd = -1;
-	while ((c = getopt(argc, argv, "b:c:fhs:t:w:")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:fhs:t:u:w:")) != -1) {
 		switch (c) {
 		case 'b':
 			bind_addr = optarg;
@@ -84,6 +87,9 @@ main(int argc, char **argv)
 				fprintf(stderr, "acme-fcgi: -t takes seconds, 1 to 3600\n");
 				goto out;
 			}
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'w':
 			if (parse_int(optarg, 1, FCGI_MAX_WORKERS, &mo.workers) != FCGI_OK) {
@@ -108,6 +114,13 @@ main(int argc, char **argv)
 
 	status = 1;
 	acme_log_open("acme-fcgi", "stderr");
+	/* The socket first (a path or port only root may bind), then root goes,
+	 * before any file is read or created. */
+	if (fcgi_listen_open(unix_path, bind_addr, &lfd, &created) != FCGI_OK)
+		goto out;
+	mo.lfd = lfd;
+	if (fcgi_priv_drop(user) != FCGI_OK || fcgi_priv_nodump() != FCGI_OK)
+		goto out;
 	if (acme_config_load(mo.config_path, &cfg) != ACME_OK) {
 		log_err("%s: configuration refused", mo.config_path);
 		goto out;
@@ -122,9 +135,6 @@ main(int argc, char **argv)
 			goto out;
 		acme_log_level(cfg->log_level);
 	}
-	if (fcgi_listen_open(unix_path, bind_addr, &lfd, &created) != FCGI_OK)
-		goto out;
-	mo.lfd = lfd;
 	if (single) {
 		status = fcgi_worker_run(cfg, lfd, NULL, 0, 0);
 	} else {

@@ -15,6 +15,20 @@ PKGS=(
   python3 python3-cryptography python3-requests
 )
 
+# Run as root, the server drops root (docs/security.md): acme-fcgi's workers
+# run as "acme", acme-validator as "acme-validator", both in group "acme",
+# which shares the store. System users without a shell or a home.
+service_users() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  getent group acme >/dev/null || groupadd --system acme
+  getent passwd acme >/dev/null ||
+    useradd --system --gid acme --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin acme
+  getent passwd acme-validator >/dev/null ||
+    useradd --system --gid acme --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      acme-validator
+}
+service_users
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -39,6 +39,9 @@
 STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK_CTS_PID=
 STACK_CTS_LOG=${STACK_CTS_LOG:-}
+# Every state directory stack_start started (tests/integration/lib.sh
+# checks their sanitizer and valgrind logs at exit).
+STACK_STARTED=()
 
 stack__say() {
 	echo "stack: $*" >&2
@@ -113,7 +116,8 @@ STACK__NAMES=(nginx lighttpd acme-validator acme-fcgi)
 # (PORT default 14443); the other options go to acme-admin init as they are
 # (--allow-private: validation may connect to loopback and private
 # addresses, which a stack on loopback needs). Does nothing when
-# STATE/acme.conf exists.
+# STATE/acme.conf exists. As root with the service users present (see
+# stack__user), the state is set up for them (acme-admin init --user).
 stack_init() {
 	if [ $# -lt 1 ]; then
 		stack__say "usage: stack_init STATE [--port N] [--resolver IP:PORT] [--http01-port N] [--tlsalpn01-port N] [--workers N] [--allow-private]"
@@ -153,6 +157,16 @@ stack_init() {
 	if [ ! -x "$admin" ]; then
 		stack__say "$admin not found: build it first (make all)"
 		return 1
+	fi
+	# As root: the store, logs and run/ go to the service user and group,
+	# the CA key to the service user alone (docs/security.md).
+	if stack__user; then
+		if ! setpriv --reuid="${STACK_USER-acme}" --regid="$(id -gn "${STACK_USER-acme}")" \
+			--clear-groups test -x "$(dirname "$state")"; then
+			stack__say "${STACK_USER-acme} cannot reach $(dirname "$state"): make it searchable, or STACK_USER= to run as root"
+			return 1
+		fi
+		args+=(--user "${STACK_USER-acme}")
 	fi
 	"$admin" init --state "$state" --base-url "https://localhost:$port" "${args[@]}"
 }
@@ -246,24 +260,100 @@ stack__fail() { # STATE MESSAGE
 	return 1
 }
 
+# The environment of acme-fcgi and acme-validator: the caller's ASAN_OPTIONS
+# and UBSAN_OPTIONS (tests/run.sh sets them) with the reports going to
+# STATE/log/asan.PID and STATE/log/ubsan.PID, where stack_san_check finds
+# them (spawn-fcgi sends nothing to a terminal, and stderr is easy to lose).
+# Harmless for binaries built without sanitizers.
+stack__san_env() { # STATE
+	local a=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} u=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	STACK__ENV=("ASAN_OPTIONS=$a:log_path=$1/log/asan" "UBSAN_OPTIONS=$u:log_path=$1/log/ubsan")
+}
+
+# The unprivileged users, when started as root (see docs/security.md):
+# acme-fcgi drops to STACK_USER (acme) itself (-u), acme-validator runs as
+# STACK_VALIDATOR_USER (acme-validator, group acme) under setpriv.
+# STACK_USER= (empty) keeps everything as root. Without those users (a
+# machine where scripts/deps.sh did not run as root) nothing is dropped.
+stack__user() {
+	[ "$(id -u)" -eq 0 ] || return 1
+	[ -n "${STACK_USER-acme}" ] || return 1
+	id -u "${STACK_USER-acme}" >/dev/null 2>&1
+}
+
+stack__vuser() {
+	stack__user || return 1
+	id -u "${STACK_VALIDATOR_USER:-acme-validator}" >/dev/null 2>&1 && command -v setpriv >/dev/null
+}
+
+# stack__start_fcgi STATE: spawn-fcgi -n, socket STATE/run/fcgi.sock.
+stack__start_fcgi() {
+	local state=$1 bin
+	local -a args
+	bin=$(stack__build)
+	args=(-c "$state/acme.conf")
+	[ -n "${STACK_WORKERS:-}" ] && args+=(-w "$STACK_WORKERS")
+	[ -n "${STACK_WATCHDOG:-}" ] && args+=(-t "$STACK_WATCHDOG")
+	stack__user && args+=(-u "${STACK_USER-acme}")
+	stack__wrap "$state" acme-fcgi
+	stack__san_env "$state"
+	env "${STACK__ENV[@]}" spawn-fcgi -n -s "$state/run/fcgi.sock" -M 0660 -- \
+		"${STACK__WRAP[@]}" "$bin/acme-fcgi" "${args[@]}" >>"$state/log/acme-fcgi.out" 2>&1 &
+	stack__save "$state" acme-fcgi $!
+}
+
+# stack__start_validator STATE: in the foreground (-f), so that the pid
+# recorded is the daemon's.
+stack__start_validator() {
+	local state=$1 bin
+	local -a pre=()
+	bin=$(stack__build)
+	if stack__vuser; then
+		pre=(setpriv --reuid="${STACK_VALIDATOR_USER:-acme-validator}"
+			--regid="$(id -gn "${STACK_USER-acme}")" --clear-groups --no-new-privs
+			--inh-caps=-all --bounding-set=-all)
+	fi
+	stack__wrap "$state" acme-validator
+	stack__san_env "$state"
+	(umask 007; exec env "${STACK__ENV[@]}" "${pre[@]}" "${STACK__WRAP[@]}" "$bin/acme-validator" \
+		-c "$state/acme.conf" -f) >>"$state/log/acme-validator.out" 2>&1 &
+	stack__save "$state" acme-validator $!
+}
+
+# stack__start_web STATE WEB PORT: in the foreground as a background child.
+stack__start_web() {
+	local state=$1 web=$2 port=$3
+	stack__render "$web" "$state" "$port" >"$state/run/$web.conf" || return 1
+	printf '%s %s\n' "$web" "$port" >"$state/run/stack-web"
+	case $web in
+	nginx)
+		nginx -p "$state/run/" -e "$state/log/nginx-error.log" -c "$state/run/nginx.conf" \
+			>>"$state/log/nginx.out" 2>&1 &
+		;;
+	lighttpd)
+		lighttpd -D -f "$state/run/lighttpd.conf" >>"$state/log/lighttpd.out" 2>&1 &
+		;;
+	esac
+	stack__save "$state" "$web" $!
+}
+
 # stack_start STATE WEBSERVER PORT
 # Start acme-fcgi (under spawn-fcgi, socket STATE/run/fcgi.sock), the
 # validator and WEBSERVER (nginx or lighttpd, in the foreground as a
 # background child, TLS on 127.0.0.1:PORT and [::1]:PORT), then wait until
 # https://localhost:PORT/acme/default/directory answers 200 with the
 # state's root certificate as the only trust anchor. On failure prints the
-# logs, stops what was started and returns 1.
+# logs, stops what was started and returns 1. Run as root, acme-fcgi and
+# acme-validator drop to unprivileged users (see stack__user).
 stack_start() {
 	if [ $# -ne 3 ]; then
 		stack__say "usage: stack_start STATE nginx|lighttpd PORT"
 		return 2
 	fi
-	local state web=$2 port=$3 bin sock name pid wait_s deadline code url
-	local -a fcgi_args
+	local state web=$2 port=$3 bin sock name pid deadline
 	state=$(stack__abs "$1")
 	bin=$(stack__build)
 	sock=$state/run/fcgi.sock
-	url="https://localhost:$port/acme/default/directory"
 	case $web in
 	nginx | lighttpd) ;;
 	*) stack__say "unknown web server '$web' (nginx or lighttpd)"; return 2 ;;
@@ -288,22 +378,12 @@ stack_start() {
 	done
 	mkdir -p "$state/run/empty" "$state/log" || return 1
 	stack__check_base_url "$state" "$port"
-	stack__render "$web" "$state" "$port" >"$state/run/$web.conf" || return 1
 	rm -f "$sock" "$state"/run/stack-*.pid
 	stack__logmark "$state"
+	STACK_STARTED+=("$state")
 
-	fcgi_args=(-c "$state/acme.conf")
-	[ -n "${STACK_WORKERS:-}" ] && fcgi_args+=(-w "$STACK_WORKERS")
-	stack__wrap "$state" acme-fcgi
-	spawn-fcgi -n -s "$sock" -M 0660 -- "${STACK__WRAP[@]}" "$bin/acme-fcgi" "${fcgi_args[@]}" \
-		>>"$state/log/acme-fcgi.out" 2>&1 &
-	stack__save "$state" acme-fcgi $!
-
-	# -f: in the foreground, so that the pid recorded is the daemon's.
-	stack__wrap "$state" acme-validator
-	"${STACK__WRAP[@]}" "$bin/acme-validator" -c "$state/acme.conf" -f \
-		>>"$state/log/acme-validator.out" 2>&1 &
-	stack__save "$state" acme-validator $!
+	stack__start_fcgi "$state"
+	stack__start_validator "$state"
 
 	# The socket exists once spawn-fcgi has bound it, before acme-fcgi runs.
 	deadline=$((SECONDS + 10))
@@ -313,17 +393,17 @@ stack_start() {
 		sleep 0.1
 	done
 
-	case $web in
-	nginx)
-		nginx -p "$state/run/" -e "$state/log/nginx-error.log" -c "$state/run/nginx.conf" \
-			>>"$state/log/nginx.out" 2>&1 &
-		;;
-	lighttpd)
-		lighttpd -D -f "$state/run/lighttpd.conf" >>"$state/log/lighttpd.out" 2>&1 &
-		;;
-	esac
-	stack__save "$state" "$web" $!
+	stack__start_web "$state" "$web" "$port" || { stack__fail "$state" "no $web configuration"; return 1; }
+	stack__wait_up "$state" "$port" || return 1
+	stack__say "up: $web on https://localhost:$port (state $state)"
+	return 0
+}
 
+# stack__wait_up STATE PORT: until the directory answers 200 (STACK_WAIT
+# seconds, 30; 180 under valgrind); on failure the logs, stack_stop, 1.
+stack__wait_up() {
+	local state=$1 port=$2 wait_s deadline code name url
+	url="https://localhost:$port/acme/default/directory"
 	wait_s=${STACK_WAIT:-30}
 	stack__valgrind && wait_s=${STACK_WAIT:-180}
 	deadline=$((SECONDS + wait_s))
@@ -331,7 +411,7 @@ stack_start() {
 		name=$(stack_alive "$state") || { stack__fail "$state" "$name exited at start"; return 1; }
 		code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 \
 			--cacert "$state/ca/root.pem" "$url" 2>/dev/null) || code=000
-		[ "$code" = 200 ] && break
+		[ "$code" = 200 ] && return 0
 		if [ $SECONDS -ge "$deadline" ]; then
 			curl -sS -o /dev/null --max-time 5 --cacert "$state/ca/root.pem" "$url" 2>&1 |
 				sed 's/^/stack: curl: /' >&2
@@ -340,30 +420,22 @@ stack_start() {
 		fi
 		sleep 0.2
 	done
-	stack__say "up: $web on https://localhost:$port (state $state)"
-	return 0
 }
 
-# stack_stop STATE
-# Stop what stack_start started: SIGTERM to each (web server first), then
-# wait for all of them, and SIGKILL whatever still runs after 20 s (120 s
-# under valgrind). Safe to call twice, or when nothing runs.
-stack_stop() {
-	[ $# -eq 1 ] || { stack__say "usage: stack_stop STATE"; return 2; }
-	local state name pid bound deadline left i
+# stack__stop_pids BOUND PID NAME [PID NAME]...: SIGTERM each that still
+# runs NAME, wait up to BOUND seconds, then SIGKILL what is left; reap.
+stack__stop_pids() {
+	local bound=$1 deadline left i
 	local -a pids=() names=()
-	state=$(stack__abs "$1")
-	[ -d "$state/run" ] || return 0
-	for name in "${STACK__NAMES[@]}"; do
-		pid=$(stack__pid "$state" "$name") || continue
-		if stack__running "$pid" "$name"; then
-			kill -TERM "$pid" 2>/dev/null
-			pids+=("$pid")
-			names+=("$name")
+	shift
+	while [ $# -ge 2 ]; do
+		if stack__running "$1" "$2"; then
+			kill -TERM "$1" 2>/dev/null
+			pids+=("$1")
+			names+=("$2")
 		fi
+		shift 2
 	done
-	bound=20
-	stack__valgrind && bound=120
 	deadline=$((SECONDS + bound))
 	while :; do
 		left=0
@@ -383,11 +455,96 @@ stack_stop() {
 		sleep 0.1
 	done
 	# Reap our own children (a no-op for the others).
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" 2>/dev/null
 	done
+	return 0
+}
+
+# stack_pid STATE NAME: the pid of component NAME (acme-fcgi: the master,
+# acme-validator, nginx or lighttpd) when it runs; 1 otherwise.
+stack_pid() {
+	local pid
+	pid=$(stack__pid "$(stack__abs "$1")" "$2") || return 1
+	stack__running "$pid" "$2" || return 1
+	printf '%s\n' "$pid"
+}
+
+# stack_workers STATE: the pids of acme-fcgi's workers (the master's
+# children), one a line.
+stack_workers() {
+	local master
+	master=$(stack_pid "$1" acme-fcgi) || return 1
+	pgrep -P "$master" 2>/dev/null
+}
+
+# stack_component_stop STATE NAME: stop one component (acme-validator, the
+# web server, acme-fcgi) gracefully, SIGKILL after 20 s.
+stack_component_stop() {
+	local state pid
+	state=$(stack__abs "$1")
+	pid=$(stack__pid "$state" "$2") || return 0
+	stack__stop_pids 20 "$pid" "$2"
+	rm -f "$(stack__pidfile "$state" "$2")"
+}
+
+# stack_component_start STATE NAME: start one component again after
+# stack_component_stop or after it died (acme-validator, acme-fcgi, or
+# the web server stack_start started, on the same port). The web server:
+# waits until the directory answers.
+stack_component_start() {
+	local state web port
+	state=$(stack__abs "$1")
+	if stack_pid "$state" "$2" >/dev/null; then
+		stack__say "$2 is running already"
+		return 1
+	fi
+	case $2 in
+	acme-fcgi) rm -f "$state/run/fcgi.sock"; stack__start_fcgi "$state" ;;
+	acme-validator) stack__start_validator "$state" ;;
+	nginx | lighttpd)
+		read -r web port <"$state/run/stack-web" || return 1
+		stack__start_web "$state" "$web" "$port" || return 1
+		stack__wait_up "$state" "$port"
+		;;
+	*) stack__say "unknown component $2"; return 2 ;;
+	esac
+}
+
+# stack_stop STATE
+# Stop what stack_start started: SIGTERM to each (web server first), then
+# wait for all of them, and SIGKILL whatever still runs after 20 s (120 s
+# under valgrind). Safe to call twice, or when nothing runs.
+stack_stop() {
+	[ $# -eq 1 ] || { stack__say "usage: stack_stop STATE"; return 2; }
+	local state name pid bound=20
+	local -a args=()
+	state=$(stack__abs "$1")
+	[ -d "$state/run" ] || return 0
+	for name in "${STACK__NAMES[@]}"; do
+		pid=$(stack__pid "$state" "$name") || continue
+		args+=("$pid" "$name")
+	done
+	stack__valgrind && bound=120
+	stack__stop_pids "$bound" "${args[@]}"
 	rm -f "$state"/run/stack-*.pid "$state/run/fcgi.sock"
 	return 0
+}
+
+# stack_san_check STATE: print the AddressSanitizer, LeakSanitizer and
+# UndefinedBehaviorSanitizer reports the stack's processes wrote (to
+# STATE/log/asan.PID, ubsan.PID) and return 1 if there is any. Call it
+# after stack_stop (leaks are reported at exit).
+stack_san_check() {
+	local state f bad=0
+	state=$(stack__abs "$1")
+	for f in "$state"/log/asan.* "$state"/log/ubsan.*; do
+		[ -s "$f" ] || continue
+		echo "--- $f"
+		head -c 20000 "$f"
+		bad=1
+	done
+	return $bad
 }
 
 # stack_valgrind_check STATE: with ACME_VALGRIND=1, print the valgrind

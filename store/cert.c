@@ -20,6 +20,10 @@ static const struct rec_field cert_fields[] = {
 	REC_F(CRT_REVOKED_AT, RK_I64, 0, T, revoked_at),
 	REC_STR(CRT_REPLACED_BY, 0, T, replaced_by, CS_ID),
 	REC_F(CRT_PROFILE, RK_PSTR, 0, T, profile),
+	REC_U8(CRT_UPSTREAM, 0, T, upstream, 0, 1),
+	REC_F(CRT_ARI_START, RK_I64, 0, T, ari_start),
+	REC_F(CRT_ARI_END, RK_I64, 0, T, ari_end),
+	REC_F(CRT_ARI_FETCHED, RK_I64, 0, T, ari_fetched),
 };
 #undef T
 

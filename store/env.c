@@ -219,6 +219,7 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	struct store *s = NULL;
 	uint32_t oflags = (flags & STORE_OPEN_CREATE) ? DB_CREATE : 0;
 	enum store_err rc = STORE_INVAL;
+	mode_t mask;
 	size_t i;
 	int ret;
 
@@ -237,6 +238,14 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	}
 	s->flags = flags;
 	s->pid = getpid();
+	/* What Berkeley DB creates from now on (region files, log files, the
+	 * region files a recovery recreates, whichever process runs it) must be
+	 * group read-write whatever our umask, or the next process of the group,
+	 * running as another user, cannot attach: the umask's group bits go.
+	 * Others stay masked. Process-wide, but harmless: every file the store
+	 * creates has an explicit mode. */
+	mask = umask(0);
+	(void)umask(mask & ~(mode_t)0060);
 	if ((ret = env_open(s, dir)) != 0) {
 		rc = store_dberr(NULL, ret, "open environment %s", dir);
 		goto out;

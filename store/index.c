@@ -13,6 +13,7 @@
  *   idx-authz-due    be64(due) || authz id, due <= 0 left out -> authz id
  *   idx-cert-ari     ARI CertID, "" left out               -> serial
  *   idx-cert-revoked dir || 0x00 || serial, revoked only   -> serial
+ *   idx-job-due      be64(due) || job id, due <= 0 left out -> job id
  *
  * A listing scans the index's file through a second, unassociated handle
  * (s->ridx), whose data is the primary key: no join with the primary.
@@ -67,11 +68,11 @@ newest_first(unsigned char *p)
 }
 
 static size_t
-k_due(unsigned char *b, int64_t due, const void *id)
+k_due(unsigned char *b, int64_t due, const void *id, size_t idlen)
 {
 	st_be64(b, due);
-	memcpy(b + 8, id, STORE_ID_LEN);
-	return 8 + STORE_ID_LEN;
+	memcpy(b + 8, id, idlen);
+	return 8 + idlen;
 }
 
 /* ------------------------------------------------------------------ */
@@ -165,7 +166,26 @@ derive_authz_due(const unsigned char *rec, size_t len, struct st_key *k)
 		return STORE_NOTFOUND;
 	if ((rc = req(rec, len, REC_MAGIC_AUTHZ, AZ_ID, STORE_ID_LEN, STORE_ID_LEN, &id, &n)))
 		return rc;
-	k->len = k_due(k->buf, rec_i64(due), id);
+	k->len = k_due(k->buf, rec_i64(due), id, STORE_ID_LEN);
+	k->ptr = k->buf;
+	return STORE_OK;
+}
+
+/* Finished jobs (due 0) drop out of the queue. */
+static enum store_err
+derive_job_due(const unsigned char *rec, size_t len, struct st_key *k)
+{
+	const unsigned char *due, *id;
+	size_t n, idl;
+	enum store_err rc;
+
+	if ((rc = fld(rec, len, REC_MAGIC_JOB, JOB_DUE, 8, 8, &due, &n)) != STORE_OK)
+		return rc;
+	if (rec_i64(due) <= 0)
+		return STORE_NOTFOUND;
+	if ((rc = req(rec, len, REC_MAGIC_JOB, JOB_ID, 1, STORE_JOB_ID_MAX, &id, &idl)))
+		return rc;
+	k->len = k_due(k->buf, rec_i64(due), id, idl);
 	k->ptr = k->buf;
 	return STORE_OK;
 }
@@ -220,6 +240,7 @@ const struct st_idx_desc store_idxs[IDX__N] = {
 	[IDX_CERT_ARI] = { "idx-cert-ari.db", "cert-by-ari", TBL_CERT, 0, 1, derive_cert_ari },
 	[IDX_CERT_REVOKED] = { "idx-cert-revoked.db", "revoked-by-dir", TBL_CERT, 0, 0,
 	    derive_cert_revoked },
+	[IDX_JOB_DUE] = { "idx-job-due.db", "job-due", TBL_JOB, 0, 0, derive_job_due },
 };
 
 static int
@@ -267,7 +288,10 @@ st_idx_open(struct store *s, uint32_t oflags)
 
 	for (i = 0; i < IDX__N; i++) {
 		d = &store_idxs[i];
-		if ((ret = st_db_open(s, &s->sidx[i], d->file, 4096, d->dupsort, oflags)) != 0 ||
+		/* The jobs table came with the job index: a store made before
+		 * both gets the (then empty) pair on first open, no rebuild. */
+		if ((ret = st_db_open(s, &s->sidx[i], d->file, 4096, d->dupsort,
+		    d->primary == TBL_JOB ? oflags | DB_CREATE : oflags)) != 0 ||
 		    (ret = st_db_open(s, &s->ridx[i], d->file, 4096, d->dupsort, 0)) != 0)
 			goto out;
 		s->sidx[i]->app_private = (void *)(uintptr_t)d;
@@ -442,8 +466,9 @@ out:
 	return rc;
 }
 
-enum store_err
-store_authz_due(struct store_txn *t, int64_t now, size_t max, store_id_fn fn, void *arg)
+/* The queue scans of authorizations and jobs: ids due in [1, now]. */
+static enum store_err
+due_list(struct store_txn *t, enum st_idx ix, int64_t now, size_t max, store_id_fn fn, void *arg)
 {
 	unsigned char upto[8];
 	struct st_range r;
@@ -459,13 +484,13 @@ store_authz_due(struct store_txn *t, int64_t now, size_t max, store_id_fn fn, vo
 	r.upto = upto;
 	r.ulen = sizeof(upto);
 	r.max = max;
-	rc = idx_list(t, IDX_AUTHZ_DUE, &r, fn, arg);
+	rc = idx_list(t, ix, &r, fn, arg);
 out:
 	return rc;
 }
 
-enum store_err
-store_authz_next_due(struct store_txn *t, int64_t *when)
+static enum store_err
+next_due(struct store_txn *t, enum st_idx ix, int64_t *when)
 {
 	struct st_keys l = { NULL, 0, 0 };
 	struct st_range r;
@@ -476,12 +501,36 @@ store_authz_next_due(struct store_txn *t, int64_t *when)
 	*when = 0;
 	memset(&r, 0, sizeof(r));
 	r.max = 1;
-	if ((rc = st_collect(t, t->s->ridx[IDX_AUTHZ_DUE], &r, 1, &l)) != STORE_OK || l.n == 0)
+	if ((rc = st_collect(t, t->s->ridx[ix], &r, 1, &l)) != STORE_OK || l.n == 0)
 		goto out;
 	*when = st_get_be64((const unsigned char *)l.v[0]);
 out:
 	st_keys_free(&l);
 	return rc;
+}
+
+enum store_err
+store_authz_due(struct store_txn *t, int64_t now, size_t max, store_id_fn fn, void *arg)
+{
+	return due_list(t, IDX_AUTHZ_DUE, now, max, fn, arg);
+}
+
+enum store_err
+store_authz_next_due(struct store_txn *t, int64_t *when)
+{
+	return next_due(t, IDX_AUTHZ_DUE, when);
+}
+
+enum store_err
+store_job_due(struct store_txn *t, int64_t now, size_t max, store_id_fn fn, void *arg)
+{
+	return due_list(t, IDX_JOB_DUE, now, max, fn, arg);
+}
+
+enum store_err
+store_job_next_due(struct store_txn *t, int64_t *when)
+{
+	return next_due(t, IDX_JOB_DUE, when);
 }
 
 enum store_err

@@ -32,7 +32,10 @@
 #define ST_TXN_ATTEMPTS    8            /* store_txn_run tries */
 #define ST_CKP_KBYTES      1024         /* checkpoint after this much log... */
 #define ST_CKP_MINUTES     1            /* ...or this much time */
-#define ST_FILE_MODE       0600
+/* The environment is shared by the processes of one group, which may run as
+ * different users (acme-fcgi's workers, acme-validator, acme-admin as root:
+ * docs/security.md); the directory's mode keeps everyone else out. */
+#define ST_FILE_MODE       0660
 
 /* ------------------------------------------------------------------ */
 /* Logging: one line per event, "store: ..." on stderr unless redirected
@@ -60,7 +63,8 @@ enum store_err store_dberr(struct store *s, int ret, const char *fmt, ...)
  * idx-acct-thumb.db, ...): simple to inspect with db_dump/db_verify, each
  * with its own page size, and no subdatabase metadata page to contend on. */
 
-enum st_tbl { TBL_ACCOUNT, TBL_ORDER, TBL_AUTHZ, TBL_CERT, TBL_EAB, TBL_COUNTER, TBL__N };
+enum st_tbl { TBL_ACCOUNT, TBL_ORDER, TBL_AUTHZ, TBL_CERT, TBL_EAB, TBL_COUNTER, TBL_JOB,
+       TBL_UPSTREAM, TBL__N };
 
 enum st_idx {
 	IDX_ACCT_THUMB,   /* thumb || 0x00 || dir                       unique */
@@ -69,6 +73,7 @@ enum st_idx {
 	IDX_AUTHZ_DUE,    /* be64(due) || authz id, due <= 0 not indexed unique */
 	IDX_CERT_ARI,     /* ARI CertID text, "" not indexed             unique */
 	IDX_CERT_REVOKED, /* dir || 0x00 || serial, revoked ones only    unique */
+	IDX_JOB_DUE,      /* be64(due) || job id, due <= 0 not indexed  unique */
 	IDX__N
 };
 
@@ -159,6 +164,8 @@ enum store_err st_need_rw(const struct store_txn *t, const char *what);
 #define REC_MAGIC_AUTHZ   'Z'
 #define REC_MAGIC_CERT    'C'
 #define REC_MAGIC_EAB     'E'
+#define REC_MAGIC_JOB     'J'
+#define REC_MAGIC_UPSTREAM 'U'
 #define REC_VEC_MAX 1024            /* repeated fields per record */
 #define REC_STR_MAX (1u << 20)      /* any one string or blob */
 #define REC_IDENT_MAX 255           /* identifier value */
@@ -174,9 +181,13 @@ enum { AZ_ID = 1, AZ_ACCT, AZ_DIR, AZ_IDENT, AZ_WILDCARD, AZ_STATUS, AZ_CREATED,
 enum { CH_TYPE = 1, CH_STATUS, CH_TOKEN, CH_VALIDATED, CH_KEYAUTH, CH_ERROR, CH_ATTEMPTS };
 enum { CRT_SERIAL = 1, CRT_ACCT, CRT_ORDER, CRT_DIR, CRT_ISSUED, CRT_NOT_BEFORE,
        CRT_NOT_AFTER, CRT_DER, CRT_CHAIN, CRT_ARI, CRT_REVOKED, CRT_REASON, CRT_REVOKED_AT,
-       CRT_REPLACED_BY, CRT_PROFILE };
+       CRT_REPLACED_BY, CRT_PROFILE, CRT_UPSTREAM, CRT_ARI_START, CRT_ARI_END, CRT_ARI_FETCHED };
 enum { EAB_KID = 1, EAB_DIR, EAB_KEY, EAB_CREATED, EAB_EXPIRES, EAB_REUSABLE, EAB_REVOKED,
        EAB_USES, EAB_ACCOUNT, EAB_NOTE };
+enum { JOB_ID = 1, JOB_KIND, JOB_STATE, JOB_DIR, JOB_REF, JOB_CREATED, JOB_UPDATED, JOB_DUE,
+       JOB_ATTEMPTS, JOB_LEASE, JOB_PROGRESS, JOB_ERROR };
+enum { UPS_DIR = 1, UPS_DIRECTORY_URL, UPS_ACCOUNT_URL, UPS_KEY_TYPE, UPS_THUMB, UPS_KEY,
+       UPS_CREATED };
 
 enum rec_kind {
 	RK_U8, RK_U32, RK_I32, RK_I64,
@@ -229,7 +240,7 @@ struct rec_type {
 	  sizeof(((type *)0)->m) / sizeof(((type *)0)->m[0]) }
 
 extern const struct rec_type store_rt_account, store_rt_order, store_rt_authz,
-    store_rt_chall, store_rt_cert, store_rt_eab;
+    store_rt_chall, store_rt_cert, store_rt_eab, store_rt_job, store_rt_upstream;
 
 /* Whether s (len bytes, not necessarily NUL-terminated) obeys rule cs. */
 int st_cs_ok(int cs, const char *s, size_t len);
@@ -258,6 +269,7 @@ enum store_err store_rec_decode_order(const unsigned char *p, size_t n, struct s
 enum store_err store_rec_decode_authz(const unsigned char *p, size_t n, struct store_authz *out);
 enum store_err store_rec_decode_cert(const unsigned char *p, size_t n, struct store_cert *out);
 enum store_err store_rec_decode_eab(const unsigned char *p, size_t n, struct store_eab *out);
+enum store_err store_rec_decode_job(const unsigned char *p, size_t n, struct store_job *out);
 
 /* The encoders: *out is malloc'd, caller frees. */
 enum store_err store_rec_encode_account(const struct store_account *a, unsigned char **out, size_t *n);

@@ -243,6 +243,11 @@ struct store_cert {
 	int64_t revoked_at;
 	store_id replaced_by;  /* order that replaces it ("" = none) */
 	char *profile;
+	/* RA mode: the certificate came from an upstream CA. */
+	uint8_t upstream;      /* 1 = issued by the directory's upstream CA */
+	int64_t ari_start;     /* the upstream's renewalInfo window (0 = none known) */
+	int64_t ari_end;
+	int64_t ari_fetched;   /* when the upstream was last asked (0 = never) */
 };
 
 #define STORE_EAB_KID_MAX 64   /* External Account Binding key ids: [A-Za-z0-9_-] */
@@ -263,7 +268,53 @@ struct store_eab {
 	char *note;            /* operator's note, or NULL */
 };
 
+/* Work for the validator daemon besides validations (RA mode). */
+enum store_job_kind {
+	STORE_JOB_UPSTREAM_ORDER = 1,   /* ref: our order id; obtain its certificate upstream */
+	STORE_JOB_UPSTREAM_REVOKE,      /* ref: certificate serial; revoke it upstream */
+	STORE_JOB_ARI_FETCH,            /* ref: certificate serial; fetch the upstream's window */
+	STORE_JOB_TLS_RENEW,            /* ref: directory name; the server's own certificate */
+	STORE_JOB__MAX
+};
+
+enum store_job_state {
+	STORE_JOB_QUEUED = 1,  /* waiting for due (or leased until due) */
+	STORE_JOB_DONE,        /* finished (kept for the record; due = 0) */
+	STORE_JOB_FAILED,      /* failed for good (due = 0, error says why) */
+};
+
+#define STORE_JOB_ID_MAX 64    /* "<kind>-<ref>": [A-Za-z0-9_-] */
+
+struct store_job {
+	char id[STORE_JOB_ID_MAX + 1];   /* primary key: one job per (kind, ref) */
+	uint8_t kind;          /* enum store_job_kind */
+	uint8_t state;         /* enum store_job_state */
+	char dir[STORE_NAME_MAX + 1];
+	char ref[STORE_SERIAL_MAX + 1];  /* order id, serial or directory name */
+	int64_t created;
+	int64_t updated;
+	int64_t due;           /* next run, or lease end while running; 0 = not queued */
+	uint32_t attempts;     /* runs that ended in a retry */
+	uint32_t lease;        /* incremented by each lease: a stale holder's writes are refused */
+	char *progress;        /* JSON text: upstream URLs and the step reached, or NULL */
+	char *error;           /* last problem (JSON text), or NULL */
+};
+
+/* An RA directory's account at its upstream CA. Keyed by directory name. */
+struct store_upstream {
+	char dir[STORE_NAME_MAX + 1];
+	char *directory_url;   /* the upstream directory it was created at */
+	char *account_url;     /* the account's URL there; NULL until newAccount answered */
+	char *key_type;        /* p256, p384, rsa2048, ... */
+	char thumb[STORE_THUMB_LEN + 1];   /* RFC 7638 thumbprint of the public key */
+	unsigned char *key_sealed;   /* the private key, encrypted (core/upstream_key.c) */
+	size_t key_sealed_len;
+	int64_t created;
+};
+
 void store_account_free(struct store_account *a);
+void store_job_free(struct store_job *j);
+void store_upstream_free(struct store_upstream *u);
 void store_eab_free(struct store_eab *e);
 void store_order_free(struct store_order *o);
 void store_authz_free(struct store_authz *z);
@@ -287,6 +338,13 @@ enum store_err store_authz_get(struct store_txn *t, const char *id, struct store
 enum store_err store_authz_put(struct store_txn *t, const struct store_authz *z, unsigned flags);
 enum store_err store_cert_get(struct store_txn *t, const char *serial, struct store_cert *out);
 enum store_err store_cert_put(struct store_txn *t, const struct store_cert *c, unsigned flags);
+
+enum store_err store_job_get(struct store_txn *t, const char *id, struct store_job *out);
+enum store_err store_job_put(struct store_txn *t, const struct store_job *j, unsigned flags);
+enum store_err store_job_del(struct store_txn *t, const char *id);
+enum store_err store_upstream_get(struct store_txn *t, const char *dir, struct store_upstream *out);
+enum store_err store_upstream_put(struct store_txn *t, const struct store_upstream *u,
+    unsigned flags);
 
 enum store_err store_eab_get(struct store_txn *t, const char *kid, struct store_eab *out);
 enum store_err store_eab_put(struct store_txn *t, const struct store_eab *e, unsigned flags);
@@ -335,6 +393,13 @@ enum store_err store_authz_due(struct store_txn *t, int64_t now, size_t max, sto
 /* The earliest due time in the queue, or 0 if the queue is empty. */
 enum store_err store_authz_next_due(struct store_txn *t, int64_t *when);
 
+/* The daemon's job queue, like the authorization queue: ids of jobs whose
+ * due time is in [1, now], earliest first, at most max. */
+enum store_err store_job_due(struct store_txn *t, int64_t now, size_t max, store_id_fn fn,
+    void *arg);
+/* The earliest due time of a job, or 0 if none is queued. */
+enum store_err store_job_next_due(struct store_txn *t, int64_t *when);
+
 /* Serials of the revoked certificates of directory dir (an index that holds
  * only revoked certificates, so a CRL costs what it lists). */
 enum store_err store_revoked_by_dir(struct store_txn *t, const char *dir, store_id_fn fn,
@@ -353,6 +418,8 @@ enum store_table {
 	STORE_T_AUTHZ,
 	STORE_T_CERT,
 	STORE_T_EAB,
+	STORE_T_JOB,
+	STORE_T_UPSTREAM,
 	STORE_T__MAX
 };
 

@@ -26,6 +26,9 @@ const struct st_tbl_desc store_tbls[TBL__N] = {
 	    offsetof(struct store_cert, serial), CS_SERIAL },
 	[TBL_EAB] = { "eab.db", "eab", 4096, &store_rt_eab, offsetof(struct store_eab, kid), CS_KID },
 	[TBL_COUNTER] = { "counters.db", "counters", 4096, NULL, 0, CS_NAME },
+	[TBL_JOB] = { "jobs.db", "jobs", 4096, &store_rt_job, offsetof(struct store_job, id), CS_KID },
+	[TBL_UPSTREAM] = { "upstream.db", "upstream", 4096, &store_rt_upstream,
+	    offsetof(struct store_upstream, dir), CS_DIR },
 };
 
 /*
@@ -173,6 +176,7 @@ store_scan(struct store_txn *t, enum store_table table, store_id_fn fn, void *ar
 	static const enum st_tbl map[STORE_T__MAX] = {
 		[STORE_T_ACCOUNT] = TBL_ACCOUNT, [STORE_T_ORDER] = TBL_ORDER,
 		[STORE_T_AUTHZ] = TBL_AUTHZ, [STORE_T_CERT] = TBL_CERT, [STORE_T_EAB] = TBL_EAB,
+		[STORE_T_JOB] = TBL_JOB, [STORE_T_UPSTREAM] = TBL_UPSTREAM,
 	};
 	enum store_err rc = STORE_INVAL;
 

@@ -17,6 +17,8 @@ union anyrec {
 	struct store_authz z;
 	struct store_cert c;
 	struct store_eab e;
+	struct store_job j;
+	struct store_upstream u;
 };
 
 /* Something that looked wrong in the walk. */

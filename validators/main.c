@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "validators/loop.h"
 #include "validators/sched.h"
+#include "validators/upstream.h"
 #include "validators/val.h"
 
 #define MAINTAIN_MS 5000
@@ -41,6 +42,7 @@ struct daemon {
 	struct val_loop *loop;
 	struct val_engine *eng;
 	struct val_sched *sched;
+	struct val_upstream *ups;     /* RA mode's upstream jobs */
 	int stop;
 	int reload;
 	struct timespec conf_mtime;   /* of the configuration file when last loaded */
@@ -250,8 +252,10 @@ main(int argc, char **argv)
 	if (val_loop_new(&d.loop) != ACME_OK || setup_signals(&d) != ACME_OK)
 		goto out;
 	if (val_engine_new(d.loop, d.cfg->resolver, &d.eng) != ACME_OK ||
-	    val_sched_new(d.eng, &d.sched) != ACME_OK)
+	    val_sched_new(d.eng, &d.sched) != ACME_OK ||
+	    val_upstream_new(d.loop, &d.ups) != ACME_OK)
 		goto out;
+	val_sched_set_upstream(d.sched, d.ups);
 	if (open_store(&d) != ACME_OK)
 		goto out;
 	if (store_wake_listen(d.wake_path, &d.wake_fd) != STORE_OK) {
@@ -291,8 +295,9 @@ main(int argc, char **argv)
 		    val_engine_inflight(d.eng));
 	rc = 0;
 out:
-	/* The engine first: its callbacks record into the store. */
+	/* The engine and the upstream jobs first: they record into the store. */
 	val_engine_free(d.eng);
+	val_upstream_free(d.ups);
 	val_sched_free(d.sched);
 	if (d.wake_fd >= 0) {
 		close(d.wake_fd);

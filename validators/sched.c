@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/validation.h"
 #include "validators/sched.h"
+#include "validators/upstream.h"
 
 struct val_sched {
 	struct val_engine *eng;
@@ -17,7 +18,16 @@ struct val_sched {
 	int64_t next_due;              /* UTC seconds of the earliest queued item, 0 = none known */
 	int64_t next_poll;             /* monotonic ms of the next look without a wake-up */
 	struct val_sched_stats stats;
+	struct val_upstream *ups;      /* RA jobs, or NULL */
 };
+
+void
+val_sched_set_upstream(struct val_sched *s, struct val_upstream *u)
+{
+	s->ups = u;
+	if (u != NULL)
+		val_upstream_use(u, s->store, s->cfg);
+}
 
 enum acme_err
 val_sched_new(struct val_engine *e, struct val_sched **out)
@@ -41,6 +51,8 @@ val_sched_use(struct val_sched *s, struct store *st, const struct acme_config *c
 	s->store = st;
 	s->cfg = cfg;
 	s->woken = 1;
+	if (s->ups != NULL)
+		val_upstream_use(s->ups, st, cfg);
 }
 
 void
@@ -53,6 +65,8 @@ void
 val_sched_drain(struct val_sched *s)
 {
 	s->draining = 1;
+	if (s->ups != NULL)
+		val_upstream_drain(s->ups);
 }
 
 int
@@ -179,10 +193,11 @@ val_sched_tick(struct val_sched *s)
 {
 	int64_t mono = val_now_ms(), now = (int64_t)time(NULL), wait;
 	size_t max;
-	int due;
+	int due, look, uw;
 
 	if (s->store == NULL || s->cfg == NULL || s->draining)
 		return VAL_SCHED_POLL_MS;
+	look = s->woken || mono >= s->next_poll;
 	max = s->cfg->validator_inflight > 0 ? (size_t)s->cfg->validator_inflight : 100;
 	due = s->woken || mono >= s->next_poll || (s->next_due > 0 && now >= s->next_due);
 	if (due && val_engine_inflight(s->eng) < max) {
@@ -198,6 +213,8 @@ val_sched_tick(struct val_sched *s)
 		else if ((s->next_due - now) * 1000 < wait)
 			wait = (s->next_due - now) * 1000;
 	}
+	if (s->ups != NULL && (uw = val_upstream_tick(s->ups, look)) < wait)
+		wait = uw;
 	if (wait < 0)
 		wait = 0;
 	if (wait > VAL_SCHED_POLL_MS)

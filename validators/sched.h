@@ -53,4 +53,9 @@ int val_sched_store_failed(struct val_sched *s);
 
 const struct val_sched_stats *val_sched_stats(const struct val_sched *s);
 
+/* RA mode: also lease and run upstream jobs on u (not owned), with the same
+ * wake-ups, store and configuration. */
+struct val_upstream;
+void val_sched_set_upstream(struct val_sched *s, struct val_upstream *u);
+
 #endif

@@ -14,6 +14,12 @@
 #            wait_port HOST PORT SECONDS
 # tools      need CMD... (fails, naming what is missing)
 # issuance   issue_matrix CLIENT FN: the certbot/lego scenario, see below
+# faults     load_start, load_wait, load_stop, load_check, load_degraded:
+#            the load driver of the fault tests (faults_load.py), see below
+# sanitizers at exit, every state directory stack_start started is checked
+#            for sanitizer reports (STATE/log/asan.*, ubsan.*) and, with
+#            ACME_VALGRIND=1, valgrind errors and definite leaks: each one
+#            found is a "not ok" line and fails the test
 #
 # Everything binds to loopback. Every wait is bounded.
 
@@ -108,6 +114,7 @@ lib__exit() {
 		eval "${LIB_CLEANUP[$i]}" >/dev/null 2>&1
 	done
 	stack_challtestsrv_stop
+	lib__report_checks || rc=1
 	if [ -n "$TEST_TMP" ] && [ -d "$TEST_TMP" ]; then
 		if [ "${ACME_KEEP:-0}" = 1 ]; then
 			echo "# kept $TEST_TMP"
@@ -117,6 +124,31 @@ lib__exit() {
 	fi
 	exit "$rc"
 }
+# The sanitizer and valgrind reports of every stack this test started
+# (stopped by now: leaks are reported at exit). A report is a failure even
+# when the test's own checks passed.
+lib__report_checks() {
+	local s out bad=0
+	declare -A seen=()
+	for s in "${STACK_STARTED[@]}"; do
+		[ -n "${seen[$s]:-}" ] && continue
+		seen[$s]=1
+		stack_stop "$s" >/dev/null 2>&1
+		if ! out=$(stack_san_check "$s"); then
+			TAP_N=$((TAP_N + 1))
+			echo "not ok $TAP_N - sanitizer reports from the stack in $s"
+			printf '%s\n' "$out" | head -200 | sed 's/^/# /'
+			bad=1
+		fi
+		if stack__valgrind && ! out=$(stack_valgrind_check "$s"); then
+			TAP_N=$((TAP_N + 1))
+			echo "not ok $TAP_N - valgrind errors or definite leaks in the stack in $s"
+			printf '%s\n' "$out" | head -200 | sed 's/^/# /'
+			bad=1
+		fi
+	done
+	return $bad
+}
 trap lib__exit EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -124,6 +156,8 @@ trap 'exit 143' TERM
 
 test_tmpdir() {
 	TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/acme-it.XXXXXX") || exit 1
+	# As root, the server's users must reach the state directory inside.
+	[ "$(id -u)" -eq 0 ] && chmod 0711 "$TEST_TMP"
 	export STACK_CTS_LOG=$TEST_TMP/challtestsrv.log
 }
 
@@ -311,4 +345,150 @@ diag_cmd_status() {
 	rc=$?
 	[ -n "$out" ] && diag "$out"
 	return $rc
+}
+
+# --- fault tests -------------------------------------------------------
+# The load driver (faults_load.py run): CLIENTS threads doing full
+# issuances with http-01 against the stack, in the background, until
+# load_stop. Its files are in LOAD_OUT.
+LOAD_PID=
+LOAD_OUT=
+
+# load_start STATE PORT H01 OUT [CLIENTS]
+load_start() {
+	local state=$1 port=$2 h01=$3
+	LOAD_OUT=$4
+	mkdir -p "$LOAD_OUT"
+	/usr/bin/python3 "$LIB_DIR/faults_load.py" run --dir "https://localhost:$port/acme/default/directory" \
+		--ca "$state/ca/root.pem" --h01 "$h01" --out "$LOAD_OUT" --clients "${5:-8}" --duration 1800 \
+		>>"$LOAD_OUT/stdout" 2>&1 &
+	LOAD_PID=$!
+	at_cleanup load__kill
+}
+
+load__kill() {
+	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
+	[ -n "$LOAD_PID" ] && wait "$LOAD_PID" 2>/dev/null
+	LOAD_PID=
+}
+
+# load_done: certificates the clients downloaded so far.
+load_done() {
+	local n=0
+	[ -f "$LOAD_OUT/progress" ] && read -r n <"$LOAD_OUT/progress"
+	echo "${n:-0}"
+}
+
+# load_wait N SECONDS: until N more certificates than now are downloaded;
+# 1 if that takes longer than SECONDS or the driver died.
+load_wait() {
+	local want deadline
+	want=$(($(load_done) + $1))
+	deadline=$((SECONDS + $2))
+	while [ "$(load_done)" -lt "$want" ]; do
+		[ $SECONDS -lt "$deadline" ] || return 1
+		kill -0 "$LOAD_PID" 2>/dev/null || return 1
+		sleep 0.2
+	done
+}
+
+# load_stop: the clients finish the flows in hand (bounded) and exit.
+load_stop() {
+	local deadline=$((SECONDS + 240))
+	[ -n "$LOAD_PID" ] || return 0
+	touch "$LOAD_OUT/stop"
+	while kill -0 "$LOAD_PID" 2>/dev/null; do
+		[ $SECONDS -lt "$deadline" ] || { load__kill; return 1; }
+		sleep 0.2
+	done
+	wait "$LOAD_PID" 2>/dev/null
+	LOAD_PID=
+}
+
+# load_check STATE DESC [--final]: TAP lines: acme-admin verify passes,
+# and the store agrees with what the clients saw (faults_load.py check:
+# no serial twice, one certificate per finalized order, every order a
+# client saw valid has its certificate, nothing stuck in processing).
+load_check() {
+	local state=$1 desc=$2 admin out
+	admin=$(stack__build)/acme-admin
+	if out=$("$admin" -c "$state/acme.conf" verify 2>&1); then
+		ok "$desc: acme-admin verify passes"
+	else
+		not_ok "$desc: acme-admin verify passes"
+		diag "$out"
+	fi
+	if out=$(/usr/bin/python3 "$LIB_DIR/faults_load.py" check --out "$LOAD_OUT" --admin "$admin" \
+		--conf "$state/acme.conf" ${3:-} 2>&1); then
+		ok "$desc: the store agrees with the clients (serials, certificates, no order stuck)"
+		printf '%s\n' "$out" | grep '^# store' 
+	else
+		not_ok "$desc: the store agrees with the clients (serials, certificates, no order stuck)"
+		printf '%s\n' "$out" | sed 's/^\([^#]\)/# \1/'
+	fi
+}
+
+# load_degraded SINCE [UNTIL]: "errors=N degraded_s=D recovered_s=R" for
+# the requests after SINCE (Unix seconds): see faults_load.py degraded.
+load_degraded() {
+	/usr/bin/python3 "$LIB_DIR/faults_load.py" degraded --out "$LOAD_OUT" --since "$1" ${2:+--until "$2"}
+}
+
+# now: Unix time with milliseconds.
+now() {
+	date +%s.%3N
+}
+
+# validator_watch_start STATE: until the test ends, a watcher that does for
+# acme-validator what acme-fcgi's master does for its workers, which the
+# daemon cannot do for itself yet: when its main thread has been waiting on
+# a futex for WATCH_STUCK seconds (10; 40 under valgrind) it is stuck on a
+# Berkeley DB mutex that a killed process held (libdb 5.3's mutexes are
+# not robust), so it is SIGKILLed and started again (the open runs
+# recovery). Each time is a line in $TEST_TMP/validator-watch.log; the
+# count is in validator_watch_count.
+validator_watch_start() {
+	local state=$1 limit=${WATCH_STUCK:-10} futex
+	stack__valgrind && limit=${WATCH_STUCK:-40}
+	case $(uname -m) in
+	x86_64) futex=202 ;;
+	aarch64) futex=98 ;;
+	*) return 0 ;;
+	esac
+	: >"$TEST_TMP/validator-watch.log"
+	(
+		trap 'exit 0' TERM
+		n=0
+		while :; do
+			pid=$(stack_pid "$state" acme-validator) || { sleep 0.5; continue; }
+			if [ "$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)" = "$futex" ]; then
+				n=$((n + 1))
+			else
+				n=0
+			fi
+			if [ "$n" -ge $((limit * 2)) ]; then
+				echo "$(date +%s.%3N) acme-validator $pid stuck on a futex for ${limit}s: restarted" \
+					>>"$TEST_TMP/validator-watch.log"
+				kill -KILL "$pid" 2>/dev/null
+				sleep 0.5
+				stack_component_start "$state" acme-validator >/dev/null 2>&1
+				n=0
+			fi
+			sleep 0.5
+		done
+	) &
+	VALIDATOR_WATCH_PID=$!
+	at_cleanup validator__watch_stop
+}
+
+validator__watch_stop() {
+	[ -n "${VALIDATOR_WATCH_PID:-}" ] && kill "$VALIDATOR_WATCH_PID" 2>/dev/null &&
+		wait "$VALIDATOR_WATCH_PID" 2>/dev/null
+	VALIDATOR_WATCH_PID=
+}
+
+# validator_watch_count: how often the watcher restarted acme-validator.
+validator_watch_count() {
+	[ -f "$TEST_TMP/validator-watch.log" ] || { echo 0; return; }
+	wc -l <"$TEST_TMP/validator-watch.log"
 }
