@@ -329,8 +329,11 @@ do_run(const struct run *r, const struct bn_group *g, int ng, int warm)
 		fprintf(stderr, ", flow p50 %.1f ms", bn_lat_q(&st.flow, 0.5) / 1000.0);
 	if (ng > 0)
 		fprintf(stderr, ", server %.3f ms CPU/op", srv_ms / ops);
-	fprintf(stderr, ", client %.3f ms CPU/op, other load %.2f CPUs\n", (c1 - c0) / ops,
-	    ((m1 - m0) - srv_ms - aux_ms - (c1 - c0)) / el_ms);
+	fprintf(stderr, ", client %.3f ms CPU/op", (c1 - c0) / ops);
+	if (el_ms >= 1000)   /* /proc/stat counts in 10 ms ticks: meaningless sooner */
+		fprintf(stderr, ", other load %.2f CPUs", ((m1 - m0) - srv_ms - aux_ms - (c1 - c0)) /
+		    el_ms);
+	fputc('\n', stderr);
 	for (i = 0; i < st.errs.n; i++)
 		fprintf(stderr, "acme-bench:   error %s: %llu\n", st.errs.e[i].name,
 		    (unsigned long long)st.errs.e[i].count);
