@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "admin/fs.h"
+#include "admin/owner.h"
 #include "admin/out.h"
 #include "core/audit.h"
 
@@ -354,10 +355,12 @@ out:
 int
 admin_restore(int argc, char **argv)
 {
-	const char *state_arg = NULL;
+	const char *state_arg = NULL, *user = NULL;
 	const struct cli_opt opts[] = {
 		{ "state", CLI_STR, "NEWSTATE", "the state directory to create (must not exist, or be "
 		    "empty; required)", &state_arg, NULL },
+		{ "user", CLI_STR, "USER", "(as root) the server runs as USER: ownership and modes "
+		    "as acme-admin init --user gives them", &user, NULL },
 		{ NULL, 0, NULL, NULL, NULL, NULL },
 	};
 	const struct cli_cmd cmd = { "restore", "DIR",
@@ -412,6 +415,9 @@ admin_restore(int argc, char **argv)
 	join(dst, sizeof(dst), state, "acme.conf");
 	out_str(res, "config", dst);
 	rc = check_restored(state, dst, res);
+	/* after the check, which opened the store as root: its region files too */
+	if (user != NULL && admin_own_state(state, user, "acme-admin restore") < 0)
+		rc = ADMIN_FAIL;
 	out_bool(res, "clean", rc == ADMIN_OK);
 	out_object(&c, res);
 out:

@@ -1,9 +1,12 @@
 /*
  * acme-admin certs: list, show, revoke.
  *
- * revoke records the revocation as the server's revokeCert does (revoked,
- * reason, time), then signs and publishes the directory's CRL with the
- * directory's CA, so the serial is on the CRL when the command returns.
+ * revoke records the revocation with the server's own code (core/revoke_ops.c:
+ * revoked, reason, time), then, for a certificate of this server's CA, signs
+ * and publishes the directory's CRL, so the serial is on the CRL when the
+ * command returns; for a certificate an upstream CA issued (RA mode), the
+ * upstream revocation is queued in the same transaction and the validator
+ * woken to forward it (the upstream CA publishes its own CRL).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "core/audit.h"
 #include "core/ca.h"
 #include "core/crl.h"
+#include "core/revoke_ops.h"
 
 /* The DNS names and IP addresses of the certificate's subjectAltName. */
 static struct json_object *
@@ -233,6 +237,8 @@ struct cert_revoke {
 	int reason;
 	int64_t now;
 	int was_revoked;
+	int upstream;                 /* issued by the directory's upstream CA (RA) */
+	int queued;                   /* its upstream revocation was queued */
 	char dir[STORE_NAME_MAX + 1];
 };
 
@@ -244,17 +250,15 @@ revoke_txn(struct store_txn *t, void *arg)
 	enum store_err se;
 
 	r->was_revoked = 0;
+	r->queued = 0;
 	if ((se = store_cert_get(t, r->serial, &c)) != STORE_OK)
 		return se;
 	snprintf(r->dir, sizeof(r->dir), "%s", c.dir);
-	if (c.revoked) {
+	r->upstream = c.upstream;
+	if (c.revoked)
 		r->was_revoked = 1;
-	} else {
-		c.revoked = 1;
-		c.reason = r->reason;
-		c.revoked_at = r->now;
-		se = store_cert_put(t, &c, 0);
-	}
+	else
+		se = acme_revoke_record(t, &c, r->reason, r->now, &r->queued);
 	store_cert_free(&c);
 	return se;
 }
@@ -278,10 +282,11 @@ certs_revoke(int argc, char **argv)
 		{ NULL, 0, NULL, NULL, NULL, NULL },
 	};
 	const struct cli_cmd cmd = { "certs revoke", "SERIAL",
-	    "revoke a certificate and publish the directory's CRL", 1, 1, opts,
+	    "revoke a certificate and publish the directory's CRL (RA: forward it upstream)", 1, 1,
+	    opts,
 	    CLI_NEED_CONFIG | CLI_NEED_STORE | CLI_NEED_AUDIT };
 	const struct acme_dir_config *dc;
-	char serial[STORE_SERIAL_MAX + 1];
+	char serial[STORE_SERIAL_MAX + 1], *wake = NULL;
 	struct json_object *res = NULL;
 	struct acme_ca *ca = NULL;
 	struct cert_revoke r;
@@ -316,6 +321,22 @@ certs_revoke(int argc, char **argv)
 	}
 	acme_audit("cert.revoke", r.dir, "sis", "serial", serial, "reason", reason, "by",
 	    "acme-admin");
+	res = out_new();
+	out_str(res, "serial", serial);
+	out_str(res, "status", "revoked");
+	if (reason >= 0)
+		out_int(res, "reason", reason);
+	out_str(res, "directory", r.dir);
+	if (r.upstream) {
+		/* RA: no CRL of ours; the validator forwards it (and retries). */
+		if (r.queued && (wake = acme_state_file(c.cfg, "run/validator.sock")) != NULL)
+			store_wake_ring(wake);
+		out_bool(res, "crl_published", 0);
+		out_str(res, "upstream_revocation", "queued");
+		out_object(&c, res);
+		rc = ADMIN_OK;
+		goto out;
+	}
 	/* Revoked now; the CRL follows. Without it, the server signs the
 	 * revocation into the next CRL it serves. */
 	rc = ADMIN_FAIL;
@@ -325,16 +346,11 @@ certs_revoke(int argc, char **argv)
 		    "(run acme-admin crl)\n", serial);
 		goto out;
 	}
-	res = out_new();
-	out_str(res, "serial", serial);
-	out_str(res, "status", "revoked");
-	if (reason >= 0)
-		out_int(res, "reason", reason);
-	out_str(res, "directory", r.dir);
 	out_bool(res, "crl_published", 1);
 	out_object(&c, res);
 	rc = ADMIN_OK;
 out:
+	free(wake);
 	ca_free(ca);
 	json_object_put(res);
 	return cli_done(&c, rc);

@@ -61,6 +61,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "admin/admin.h"
+#include "admin/owner.h"
 #include "core/ca.h"
 #include "core/log.h"
 #include "core/pkcs11.h"
@@ -543,101 +544,6 @@ parse_port(const char *s, int *out)
 	return 0;
 }
 
-/* chown and chmod one path; no symbolic link is followed. */
-static int
-own_path(const char *state, const char *rel, uid_t uid, gid_t gid, mode_t mode)
-{
-	char path[PATH_MAX + 64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", state, rel);
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;       /* not made in this setup (a key in a token) */
-		log_err("init: %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (S_ISLNK(st.st_mode) || lchown(path, uid, gid) < 0 || chmod(path, mode) < 0) {
-		log_err("init: setting the owner and mode of %s: %s", path,
-		    S_ISLNK(st.st_mode) ? "a symbolic link" : strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Every file directly in dir (db/ after its creation): owner, mode. */
-static int
-own_files(const char *state, const char *dir, uid_t uid, gid_t gid, mode_t mode)
-{
-	char rel[PATH_MAX];
-	struct dirent *e;
-	DIR *d = NULL;
-	int rc = -1;
-
-	snprintf(rel, sizeof(rel), "%s/%s", state, dir);
-	if ((d = opendir(rel)) == NULL) {
-		log_err("init: %s: %s", rel, strerror(errno));
-		goto out;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(rel, sizeof(rel), "%s/%s", dir, e->d_name);
-		if (own_path(state, rel, uid, gid, mode) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	if (d != NULL)
-		closedir(d);
-	return rc;
-}
-
-/* --user: the layout in the comment at the top of this file. */
-static int
-own_state(const char *state, const char *user)
-{
-	static const char *const shared[] = { "db", "log", "crl" };
-	struct passwd *pw;
-	char path[PATH_MAX + 8];
-	uid_t uid;
-	gid_t gid;
-	size_t i;
-
-	if (geteuid() != 0) {
-		log_err("init: --user needs root");
-		return -1;
-	}
-	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {
-		log_err("init: --user %s: no such user, or root", user);
-		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	snprintf(path, sizeof(path), "%s/crl", state);
-	if (mkdir_mode(path, 02770) < 0)
-		return -1;
-	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
-		if (own_path(state, shared[i], uid, gid, 02770) < 0 ||
-		    own_files(state, shared[i], uid, gid, 0660) < 0)
-			return -1;
-	if (own_path(state, ".", 0, gid, 0751) < 0 ||
-	    own_path(state, "acme.conf", 0, gid, 0640) < 0 ||
-	    own_path(state, "run", uid, gid, 02771) < 0 ||
-	    own_files(state, "run", uid, gid, 0660) < 0 ||
-	    own_path(state, "ca", 0, gid, 0750) < 0 ||
-	    own_path(state, "ca/intermediate.pem", 0, gid, 0644) < 0 ||
-	    own_path(state, "ca/chain.pem", 0, gid, 0644) < 0 ||
-	    own_path(state, "ca/root.pem", 0, gid, 0644) < 0 ||
-	    own_path(state, "ca/intermediate.key", uid, gid, 0400) < 0 ||
-	    own_path(state, "ca/pkcs11.pin", uid, gid, 0400) < 0 ||
-	    own_path(state, "ca/root.key", 0, 0, 0600) < 0 ||
-	    own_path(state, "tls", 0, 0, 0750) < 0 ||
-	    own_files(state, "tls", 0, 0, 0640) < 0)
-		return -1;
-	return 0;
-}
-
 int
 admin_init(int argc, char **argv)
 {
@@ -770,7 +676,7 @@ admin_init(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/acme.conf", state);
 	if (write_config(path, &o, state, &cf) < 0)
 		goto out;
-	if (o.user != NULL && own_state(state, o.user) < 0)
+	if (o.user != NULL && admin_own_state(state, o.user, "init") < 0)
 		goto out;
 	printf("initialised %s\n  configuration  %s/acme.conf\n  root CA        %s/ca/root.pem\n"
 	    "  directory      %s/acme/default/directory\n", state, state, state, o.base_url);

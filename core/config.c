@@ -77,6 +77,25 @@ static const struct cfg_key global_keys[] = {
 	{ "validator_inflight", CT_INT, G(validator_inflight), 0, 1, 10000 },
 	{ "validation_connect_timeout", CT_DURATION, G(validation_connect_timeout), 0, 1, 300 },
 	{ "validation_timeout", CT_DURATION, G(validation_timeout), 0, 1, 600 },
+	/* Self-service TLS: the pseudo-directory's upstream settings, and its own. */
+	{ "tls_acme_url", CT_URL, G(tls.acct.upstream_url), 0, 0, 0 },
+	{ "tls_names", CT_LIST, G(tls.names), G(tls.nnames), 0, 0 },
+	{ "tls_ca_file", CT_PATH, G(tls.acct.upstream_ca_file), 0, 0, 0 },
+	{ "tls_contact", CT_STR, G(tls.acct.upstream_contact), 0, 0, 0 },
+	{ "tls_eab_kid", CT_STR, G(tls.acct.upstream_eab_kid), 0, 0, 0 },
+	{ "tls_eab_hmac_file", CT_PATH, G(tls.acct.upstream_eab_hmac_file), 0, 0, 0 },
+	{ "tls_account_key_type", CT_STR, G(tls.acct.upstream_key_type), 0, 0, 0 },
+	{ "tls_passphrase_file", CT_PATH, G(tls.acct.upstream_passphrase_file), 0, 0, 0 },
+	{ "tls_dns_hook", CT_PATH, G(tls.acct.upstream_dns_hook), 0, 0, 0 },
+	{ "tls_dns_wait", CT_DURATION, G(tls.acct.upstream_dns_wait), 0, 0, 3600 },
+	{ "tls_timeout", CT_DURATION, G(tls.acct.upstream_timeout), 0, 1, 600 },
+	{ "tls_retry_base", CT_DURATION, G(tls.acct.upstream_retry_base), 0, 1, 3600 },
+	{ "tls_retry_cap", CT_DURATION, G(tls.acct.upstream_retry_cap), 0, 1, 86400 },
+	{ "tls_key_type", CT_STR, G(tls.key_type), 0, 0, 0 },
+	{ "tls_reload_command", CT_STR, G(tls.reload_command), 0, 0, 0 },
+	{ "tls_cert_file", CT_PATH, G(tls.cert_file), 0, 0, 0 },
+	{ "tls_key_file", CT_PATH, G(tls.key_file), 0, 0, 0 },
+	{ "tls_renew_fraction", CT_STR, G(tls.renew_fraction), 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0, 0 }
 };
 
@@ -505,12 +524,24 @@ dir_defaults(struct acme_dir_config *d, const char *name)
 	d->upstream_deadline = 86400;
 }
 
+/* Key types of upstream accounts and of the server's own TLS key. */
+static const char *const key_types[] = { "p256", "p384", "rsa2048", "rsa3072", "rsa4096" };
+
+static int
+key_type_ok(const char *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcmp(t, key_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The checks of an RA directory's upstream settings; 0 or -1 (logged). */
 static int
 check_upstream(const struct acme_config *c, struct acme_dir_config *d)
 {
-	static const char *const types[] = { "p256", "p384", "rsa2048", "rsa3072", "rsa4096" };
-	size_t i;
 	int bad = 0;
 
 	if (d->mode != NULL && strcmp(d->mode, "ca") != 0 && strcmp(d->mode, "ra") != 0) {
@@ -541,10 +572,7 @@ check_upstream(const struct acme_config *c, struct acme_dir_config *d)
 	}
 	if (d->upstream_key_type == NULL && (d->upstream_key_type = strdup("p256")) == NULL)
 		return -1;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(d->upstream_key_type, types[i]) == 0)
-			break;
-	if (i == sizeof(types) / sizeof(types[0])) {
+	if (!key_type_ok(d->upstream_key_type)) {
 		log_err("config: %s: directory %s: upstream_key_type must be p256, p384, rsa2048, "
 		    "rsa3072 or rsa4096", c->path, d->name);
 		bad = 1;
@@ -563,6 +591,153 @@ check_upstream(const struct acme_config *c, struct acme_dir_config *d)
 	if (d->upstream_retry_base > d->upstream_retry_cap) {
 		log_err("config: %s: directory %s: upstream_retry_base is above upstream_retry_cap",
 		    c->path, d->name);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* "2/3", "0.75" or "80%" into permille of a lifetime (1..999); -1 if not. */
+static int
+parse_fraction(const char *v, unsigned *out)
+{
+	char *end;
+	double f;
+	long n, m;
+
+	errno = 0;
+	if (strchr(v, '/') != NULL) {
+		n = strtol(v, &end, 10);
+		if (end == v || *end != '/' || errno != 0)
+			return -1;
+		m = strtol(end + 1, &end, 10);
+		if (*end != '\0' || errno != 0 || n <= 0 || m <= 0 || n >= m)
+			return -1;
+		f = (double)n / (double)m;
+	} else {
+		f = strtod(v, &end);
+		if (end == v || errno != 0)
+			return -1;
+		if (*end == '%') {
+			f /= 100;
+			end++;
+		}
+		if (*end != '\0')
+			return -1;
+	}
+	if (!(f > 0 && f < 1))
+		return -1;
+	*out = (unsigned)(f * 1000 + 0.5);
+	if (*out < 1)
+		*out = 1;
+	if (*out > 999)
+		*out = 999;
+	return 0;
+}
+
+/* The host of base_url ("https://host[:port]", "https://[v6]:port"); caller frees. */
+static char *
+url_host(const char *url)
+{
+	const char *h = strstr(url, "://"), *e;
+
+	if (h == NULL)
+		return NULL;
+	h += 3;
+	if (*h == '[')
+		return (e = strchr(h, ']')) != NULL ? strndup(h + 1, (size_t)(e - h - 1)) : NULL;
+	e = h + strcspn(h, ":/");
+	return strndup(h, (size_t)(e - h));
+}
+
+static int
+looks_like_ip(const char *s)
+{
+	return strchr(s, ':') != NULL || strspn(s, "0123456789.") == strlen(s);
+}
+
+static int resolve_path(const struct acme_config *c, char **path);
+
+/* Self-service TLS: defaults, paths and checks; 0 or -1 (logged). */
+static int
+check_tls(struct acme_config *c)
+{
+	struct acme_tls_config *tc = &c->tls;
+	struct acme_dir_config *d = &tc->acct;
+	const char *first;
+	size_t i;
+	int bad = 0;
+
+	tc->enabled = d->upstream_url != NULL;
+	if (!tc->enabled) {
+		if (tc->nnames > 0 || d->upstream_ca_file || d->upstream_contact ||
+		    d->upstream_eab_kid || d->upstream_eab_hmac_file || d->upstream_key_type ||
+		    d->upstream_passphrase_file || d->upstream_dns_hook || tc->key_type ||
+		    tc->reload_command || tc->cert_file || tc->key_file || tc->renew_fraction) {
+			log_err("config: %s: the tls_* settings need tls_acme_url", c->path);
+			return -1;
+		}
+		return 0;
+	}
+	d->ra = 1;
+	if ((tc->cert_file == NULL && (tc->cert_file = strdup("tls/server.pem")) == NULL) ||
+	    (tc->key_file == NULL && (tc->key_file = strdup("tls/server.key")) == NULL) ||
+	    (tc->key_type == NULL && (tc->key_type = strdup("p256")) == NULL) ||
+	    (d->upstream_key_type == NULL && (d->upstream_key_type = strdup("p256")) == NULL) ||
+	    (tc->renew_fraction == NULL && (tc->renew_fraction = strdup("2/3")) == NULL))
+		return -1;
+	if (resolve_path(c, &tc->cert_file) < 0 || resolve_path(c, &tc->key_file) < 0 ||
+	    resolve_path(c, &d->upstream_ca_file) < 0 ||
+	    resolve_path(c, &d->upstream_passphrase_file) < 0 ||
+	    resolve_path(c, &d->upstream_dns_hook) < 0 ||
+	    resolve_path(c, &d->upstream_eab_hmac_file) < 0)
+		return -1;
+	if (tc->nnames == 0) {
+		if ((tc->names = calloc(1, sizeof(*tc->names))) == NULL ||
+		    c->base_url == NULL || (tc->names[0] = url_host(c->base_url)) == NULL)
+			return -1;
+		tc->nnames = 1;
+	}
+	for (i = 0; i < tc->nnames; i++)
+		if (looks_like_ip(tc->names[i]) || tc->names[i][0] == '\0') {
+			log_err("config: %s: tls_names: %s is not a DNS name (the certificate is "
+			    "obtained with dns-01, which cannot validate IP addresses)", c->path,
+			    tc->names[i]);
+			bad = 1;
+		}
+	if (d->upstream_passphrase_file == NULL) {
+		log_err("config: %s: tls_acme_url needs tls_passphrase_file (the account key is kept "
+		    "encrypted)", c->path);
+		bad = 1;
+	}
+	if (d->upstream_dns_hook == NULL) {
+		log_err("config: %s: tls_acme_url needs tls_dns_hook (the certificate is obtained "
+		    "with dns-01)", c->path);
+		bad = 1;
+	}
+	if ((d->upstream_eab_kid == NULL) != (d->upstream_eab_hmac_file == NULL)) {
+		log_err("config: %s: tls_eab_kid and tls_eab_hmac_file go together", c->path);
+		bad = 1;
+	}
+	if (!key_type_ok(tc->key_type) || !key_type_ok(d->upstream_key_type)) {
+		log_err("config: %s: tls_key_type and tls_account_key_type must be p256, p384, "
+		    "rsa2048, rsa3072 or rsa4096", c->path);
+		bad = 1;
+	}
+	if (parse_fraction(tc->renew_fraction, &tc->renew_permille) < 0) {
+		log_err("config: %s: tls_renew_fraction must be a fraction of the lifetime between "
+		    "0 and 1 (2/3, 0.75, 80%%)", c->path);
+		bad = 1;
+	}
+	if (tc->reload_command != NULL) {
+		first = tc->reload_command + strspn(tc->reload_command, " \t");
+		if (first[0] != '/') {
+			log_err("config: %s: tls_reload_command must start with an absolute path (it "
+			    "is run without a shell or a PATH search)", c->path);
+			bad = 1;
+		}
+	}
+	if (d->upstream_retry_base > d->upstream_retry_cap) {
+		log_err("config: %s: tls_retry_base is above tls_retry_cap", c->path);
 		bad = 1;
 	}
 	return bad ? -1 : 0;
@@ -802,6 +977,8 @@ finish_config(struct acme_config *c)
 		log_err("config: %s: retry_base is above retry_cap", c->path);
 		bad = 1;
 	}
+	if (check_tls(c) < 0)
+		bad = 1;
 	return bad ? -1 : 0;
 }
 
@@ -838,6 +1015,7 @@ acme_config_load(const char *path, struct acme_config **out)
 	c->validation_timeout = 15;
 	c->log_level = LOG_INFO;
 	c->audit_sync = 1;
+	dir_defaults(&c->tls.acct, ACME_TLS_SELF);
 	if ((c->dir = calloc(CONFIG_MAX_DIRS, sizeof(*c->dir))) == NULL ||
 	    (c->profiles = calloc(CONFIG_MAX_PROFILES, sizeof(*c->profiles))) == NULL) {
 		rc = ACME_ENOMEM;
@@ -880,6 +1058,12 @@ acme_config_load(const char *path, struct acme_config **out)
 			if (!valid_dir_name(name)) {
 				log_err("config: %s:%zu: directory name '%s': use 1-32 of a-z 0-9 -",
 				    path, lineno, name);
+				bad = 1;
+				continue;
+			}
+			if (strcmp(name, ACME_TLS_SELF) == 0) {
+				log_err("config: %s:%zu: the directory name %s is reserved (self-service "
+				    "TLS)", path, lineno, name);
 				bad = 1;
 				continue;
 			}

@@ -118,6 +118,29 @@ struct acme_dir_config {
 	int64_t upstream_deadline;  /* an upstream order still unfinished after this fails */
 };
 
+/*
+ * Self-service TLS: the validator daemon obtains and renews the web server's
+ * own certificate (tls_cert_file, tls_key_file) from an ACME directory (this
+ * server's own, over base_url, or any other) with the same ACME client that
+ * serves RA directories. The job and the account are kept under a
+ * pseudo-directory named ACME_TLS_SELF, which is never served: acct holds
+ * its upstream_* settings, taken from the tls_* keys (mode ra).
+ */
+#define ACME_TLS_SELF "self-tls"
+
+struct acme_tls_config {
+	int enabled;                /* tls_acme_url is set */
+	struct acme_dir_config acct;   /* name ACME_TLS_SELF; upstream_url = tls_acme_url, ... */
+	size_t nnames;
+	char **names;               /* tls_names: DNS names the certificate is for */
+	char *key_type;             /* the certificate key: p256 (default), p384, rsa2048, ... */
+	char *reload_command;       /* run (no shell) after the files are replaced, or NULL */
+	char *cert_file;            /* the leaf and chain (PEM), default tls/server.pem */
+	char *key_file;             /* its key (PEM, mode 0600), default tls/server.key */
+	char *renew_fraction;       /* as written: "2/3", "0.75", "80%" */
+	unsigned renew_permille;    /* renew when this much of the lifetime has passed */
+};
+
 struct acme_config {
 	char *path;                 /* the file this came from */
 	char *state_dir;            /* absolute */
@@ -146,6 +169,7 @@ struct acme_config {
 	size_t ndir;
 	struct acme_dir_config *dir;
 	const struct acme_dir_config *default_dir;   /* the one named "default", or the first */
+	struct acme_tls_config tls; /* self-service TLS (tls.enabled) */
 };
 
 /* Load and check path. On error logs every problem (with line numbers) and

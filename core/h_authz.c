@@ -101,7 +101,8 @@ authz_txn(struct store_txn *t, void *arg)
 		 * harmless: the current state is returned (AZ-16); one waiting
 		 * for a retry may get it early (AZ-22). */
 		if (c->status != STORE_ST_PENDING) {
-			if (st != STORE_ST_PENDING || !early_retry_allowed(op->cfg, &op->z, c, op->now))
+			if (st != STORE_ST_PENDING || op->z.in_flight ||
+			    !early_retry_allowed(op->cfg, &op->z, c, op->now))
 				return STORE_OK;
 			op->z.due = op->now;
 			if ((e = store_authz_put(t, &op->z, 0)) != STORE_OK)
@@ -165,8 +166,18 @@ run_authz_op(struct acme_rq *rq, struct authz_op *op)
 static void
 retry_after_due(struct acme_rq *rq, const struct store_authz *z)
 {
-	if (z->due > 0)
-		rq_retry_after(rq, z->due > rq->now ? z->due - rq->now : 1);
+	int64_t started;
+
+	if (z->due <= 0)
+		return;
+	if (z->in_flight) {
+		/* An attempt is running (due is its lease's end): it usually ends
+		 * within milliseconds, so poll again at once, then every second. */
+		started = z->due - rq->ctx->cfg->lease;
+		rq_retry_after(rq, rq->now - started < 2 ? 0 : 1);
+		return;
+	}
+	rq_retry_after(rq, z->due > rq->now ? z->due - rq->now : 0);
 }
 
 int

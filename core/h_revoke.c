@@ -10,9 +10,9 @@
 #include "core/crl.h"
 #include "core/audit.h"
 #include "core/internal.h"
-#include "core/jobs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/revoke_ops.h"
 
 #define CERT_MAX (32 * 1024)
 
@@ -140,16 +140,7 @@ revoke_txn(struct store_txn *t, void *arg)
 			goto out;
 		}
 	}
-	c.revoked = 1;
-	c.reason = r->reason;
-	c.revoked_at = rq->now;
-	if ((e = store_cert_put(t, &c, 0)) != STORE_OK)
-		goto out;
-	/* RA: recorded here, so our own answers (ARI, a second revocation) are
-	 * immediate; the upstream CA hears of it through the validator. */
-	if (c.upstream)
-		e = acme_job_enqueue(t, STORE_JOB_UPSTREAM_REVOKE, c.dir, c.serial, rq->now, 0,
-		    &r->queued);
+	e = acme_revoke_record(t, &c, r->reason, rq->now, &r->queued);
 out:
 	store_cert_free(&c);
 	store_order_free(&o);

@@ -67,10 +67,15 @@ acme_job_enqueue(struct store_txn *t, enum store_job_kind kind, const char *dir,
 	e = store_job_get(t, id, &j);   /* (not j.id: the get zeroes j first) */
 	if (e == STORE_OK) {
 		if (requeue && j.state != STORE_JOB_QUEUED) {
+			/* A new piece of work under the old key: nothing of the last
+			 * run's progress (its upstream order) carries over. */
 			j.state = STORE_JOB_QUEUED;
 			j.due = now;
 			j.attempts = 0;
+			j.created = now;
 			j.updated = now;
+			free(j.progress);
+			j.progress = NULL;
 			if ((e = store_job_put(t, &j, 0)) == STORE_OK && queued != NULL)
 				*queued = 1;
 		}
@@ -93,12 +98,23 @@ out:
 	return e;
 }
 
+const struct acme_dir_config *
+acme_job_dir(const struct acme_config *cfg, int kind, const char *dir)
+{
+	const struct acme_dir_config *d;
+
+	if (kind == STORE_JOB_TLS_RENEW)
+		return cfg->tls.enabled && strcmp(dir, ACME_TLS_SELF) == 0 ? &cfg->tls.acct : NULL;
+	d = acme_config_dir(cfg, dir);
+	return d != NULL && d->ra ? d : NULL;
+}
+
 /* How long a run holds its job: one request's timeout and a DNS wait more
  * than a validation's lease. Every progress write extends it. */
 static int64_t
-job_lease_len(const struct acme_config *cfg, const char *dir)
+job_lease_len(const struct acme_config *cfg, int kind, const char *dir)
 {
-	const struct acme_dir_config *d = acme_config_dir(cfg, dir);
+	const struct acme_dir_config *d = acme_job_dir(cfg, kind, dir);
 	int64_t l = cfg->lease;
 
 	if (d != NULL)
@@ -139,8 +155,13 @@ lease_cb(const char *id, void *arg)
 	memset(it, 0, sizeof(*it));
 	if ((l->err = store_job_get(l->t, id, &j)) != STORE_OK)
 		goto out;
-	if (j.state != STORE_JOB_QUEUED || acme_config_dir(l->cfg, j.dir) == NULL ||
-	    !acme_config_dir(l->cfg, j.dir)->ra) {
+	if (j.state == STORE_JOB_QUEUED && j.kind == STORE_JOB_TLS_RENEW &&
+	    acme_job_dir(l->cfg, j.kind, j.dir) == NULL) {
+		/* Self-service TLS is off now; turned on again, it asks anew. */
+		l->err = close_job(l->t, &j, l->now);
+		goto out;
+	}
+	if (j.state != STORE_JOB_QUEUED || acme_job_dir(l->cfg, j.kind, j.dir) == NULL) {
 		if (j.state == STORE_JOB_QUEUED)
 			log_warn("job %s: directory %s is not an RA directory in this configuration; "
 			    "left queued", j.id, j.dir);
@@ -165,6 +186,9 @@ lease_cb(const char *id, void *arg)
 			goto out;
 		}
 		break;
+	case STORE_JOB_TLS_RENEW:
+		e = STORE_OK;          /* its subject is the configuration's tls_* */
+		break;
 	default:
 		l->err = close_job(l->t, &j, l->now);
 		goto out;
@@ -172,7 +196,7 @@ lease_cb(const char *id, void *arg)
 	if ((l->err = e) != STORE_OK)
 		goto out;
 	j.lease++;
-	j.due = l->now + job_lease_len(l->cfg, j.dir);
+	j.due = l->now + job_lease_len(l->cfg, j.kind, j.dir);
 	j.updated = l->now;
 	if ((l->err = store_job_put(l->t, &j, 0)) != STORE_OK)
 		goto out;
@@ -282,7 +306,7 @@ progress_txn(struct store_txn *t, void *arg)
 			goto out;
 		}
 	}
-	j.due = p->now + job_lease_len(p->cfg, j.dir);
+	j.due = p->now + job_lease_len(p->cfg, j.kind, j.dir);
 	j.updated = p->now;
 	e = store_job_put(t, &j, 0);
 out:
@@ -506,7 +530,7 @@ static enum store_err
 finish_txn(struct store_txn *t, void *arg)
 {
 	struct finish *f = arg;
-	const struct acme_dir_config *d = acme_config_dir(f->cfg, f->it->dir);
+	const struct acme_dir_config *d = acme_job_dir(f->cfg, f->it->kind, f->it->dir);
 	const char *problem = f->r->problem;
 	struct store_job j;
 	enum store_err e;
@@ -597,8 +621,8 @@ acme_job_finish(struct store *s, const struct acme_config *cfg, const struct acm
 	f.it = it;
 	f.r = r;
 	f.now = now;
-	if (acme_config_dir(cfg, it->dir) == NULL) {
-		log_err("job %s: directory %s is not configured", it->id, it->dir);
+	if (acme_job_dir(cfg, it->kind, it->dir) == NULL) {
+		log_err("job %s: directory %s is not configured for it", it->id, it->dir);
 		return ACME_ECONFIG;
 	}
 	e = store_txn_run(s, STORE_TXN_RW, finish_txn, &f);
@@ -632,6 +656,52 @@ out:
 	free(f.gave_up);
 	store_cert_free(&f.cert);
 	return rc;
+}
+
+struct tls_request {
+	int64_t now, min_gap;
+	int queued;
+};
+
+static enum store_err
+tls_request_txn(struct store_txn *t, void *arg)
+{
+	struct tls_request *q = arg;
+	struct store_job j;
+	char id[STORE_JOB_ID_MAX + 1];
+	enum store_err e;
+
+	q->queued = 0;
+	memset(&j, 0, sizeof(j));
+	acme_job_id(STORE_JOB_TLS_RENEW, ACME_TLS_JOB_REF, id);
+	e = store_job_get(t, id, &j);
+	if (e == STORE_OK && (j.state == STORE_JOB_QUEUED || j.updated + q->min_gap > q->now))
+		goto out;              /* under way, or ended too recently */
+	if (e != STORE_OK && e != STORE_NOTFOUND)
+		goto out;
+	e = acme_job_enqueue(t, STORE_JOB_TLS_RENEW, ACME_TLS_SELF, ACME_TLS_JOB_REF, q->now, 1,
+	    &q->queued);
+out:
+	store_job_free(&j);
+	return e;
+}
+
+enum acme_err
+acme_job_tls_request(struct store *s, int64_t now, int64_t min_gap, int *queued)
+{
+	struct tls_request q;
+	enum store_err e;
+
+	memset(&q, 0, sizeof(q));
+	q.now = now;
+	q.min_gap = min_gap;
+	*queued = 0;
+	if ((e = store_txn_run(s, STORE_TXN_RW, tls_request_txn, &q)) != STORE_OK) {
+		log_err("self-service TLS: queueing the renewal: %s", store_strerror(e));
+		return ACME_ESTORE;
+	}
+	*queued = q.queued;
+	return ACME_OK;
 }
 
 /* The members of an upstream problem worth passing on. */

@@ -35,6 +35,7 @@ struct acme_job_item {
 	char *progress;                /* JSON text or NULL (owned) */
 	struct store_order order;      /* UPSTREAM_ORDER: the order, with its CSR (owned) */
 	struct store_cert cert;        /* UPSTREAM_REVOKE, ARI_FETCH: the certificate (owned) */
+	                               /* TLS_RENEW: neither; the configuration's tls_* say what */
 };
 
 void acme_job_item_free(struct acme_job_item *it);
@@ -105,6 +106,27 @@ enum acme_err acme_job_finish(struct store *s, const struct acme_config *cfg,
  * status and identifier; NULL or unparsable: none).
  */
 char *acme_upstream_problem(enum acme_prob outer, const char *detail, const char *upstream_json);
+
+/*
+ * The settings a job of kind for directory dir runs with: the RA
+ * directory's, or for the server's own certificate (STORE_JOB_TLS_RENEW,
+ * dir ACME_TLS_SELF) the pseudo-directory cfg->tls.acct. NULL when the
+ * configuration has no such RA directory, or self-service TLS is off.
+ */
+const struct acme_dir_config *acme_job_dir(const struct acme_config *cfg, int kind,
+    const char *dir);
+
+/* The reference of the one self-service TLS job ("tls-server"). */
+#define ACME_TLS_JOB_REF "server"
+
+/*
+ * Self-service TLS: queue the renewal job (due now) unless it is queued
+ * already or ended less than min_gap seconds ago (a renewal that failed is
+ * asked for again after that long, not at every check). A job queued again
+ * starts afresh: no upstream order of an earlier run carries over. *queued
+ * tells whether anything was queued (time to wake the daemon's runner).
+ */
+enum acme_err acme_job_tls_request(struct store *s, int64_t now, int64_t min_gap, int *queued);
 
 /* "upstream_order", ... for logs. */
 const char *acme_job_kind_name(int kind);

@@ -14,12 +14,9 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -30,6 +27,7 @@
 
 #include "core/log.h"
 #include "core/pkcs11.h"
+#include "core/secret.h"
 
 #define SOFTHSM_MODULE "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"
 #define P11KIT_MODULE  "p11-kit-proxy.so"
@@ -215,51 +213,22 @@ out:
 	return rc;
 }
 
-/* The PIN from the first line of path, which only its owner may read. */
+/* The PIN from the first line of path, which only its owner may read
+ * (core/secret.c holds every secret file to the same rules). */
 static enum acme_err
 read_pin_file(const char *path, char *pin, size_t size)
 {
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd;
-	enum acme_err rc = ACME_ECONFIG;
+	size_t len = 0;
+	enum acme_err rc;
 
-	pin[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
-		log_err("pkcs11: cannot open the PIN file %s: %s", path, strerror(errno));
-		return ACME_ECONFIG;
-	}
-	if (fstat(fd, &st) < 0) {
-		log_err("pkcs11: stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		log_err("pkcs11: the PIN file %s must be a regular file that only its owner may "
-		    "read (chmod 600)", path);
-		goto out;
-	}
-	if ((n = read(fd, pin, size - 1)) < 0) {
-		log_err("pkcs11: read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	pin[n] = '\0';
-	len = strcspn(pin, "\r\n");
+	if ((rc = acme_secret_read(path, "PKCS#11 PIN", pin, size, &len)) != ACME_OK)
+		return rc;
 	if (len > PKCS11_PIN_MAX) {
 		log_err("pkcs11: the PIN in %s is longer than %d characters", path, PKCS11_PIN_MAX);
-		goto out;
-	}
-	if (len == 0 || (len < (size_t)n && pin[len] == '\0')) {
-		log_err("pkcs11: no PIN (or a NUL byte) on the first line of %s", path);
-		goto out;
-	}
-	pin[len] = '\0';
-	rc = ACME_OK;
-out:
-	if (rc != ACME_OK)
 		OPENSSL_cleanse(pin, size);
-	close(fd);
-	return rc;
+		return ACME_ECONFIG;
+	}
+	return ACME_OK;
 }
 
 /* A provider (pkcs11-provider, loaded by openssl.cnf) handles the scheme. */

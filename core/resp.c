@@ -128,8 +128,8 @@ rq_retry_after(struct acme_rq *rq, int64_t seconds)
 {
 	size_t i;
 
-	if (seconds < 1)
-		seconds = 1;
+	if (seconds < 0)
+		seconds = 0;
 	for (i = 0; i < rq->resp->nhdr; i++)
 		if (strcmp(rq->resp->hdr[i].name, "Retry-After") == 0)
 			return;

@@ -1,10 +1,6 @@
 /* RA mode: the upstream account key sealed at rest (see core/upstream_key.h). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -24,61 +20,6 @@
 #define SEAL_PLAIN_MAX (16 * 1024)
 
 unsigned acme_upstream_scrypt_log2n = 15;
-
-enum acme_err
-acme_secret_read(const char *path, const char *what, char *buf, size_t size, size_t *len)
-{
-	struct stat st;
-	ssize_t n;
-	size_t l;
-	int fd = -1;
-	enum acme_err rc = ACME_ECONFIG;
-
-	*len = 0;
-	if (size < 2)
-		return ACME_EINVAL;
-	buf[0] = '\0';
-	if (path == NULL) {
-		log_err("upstream: no file configured for the %s", what);
-		return ACME_ECONFIG;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
-		log_err("upstream: cannot open the %s file %s: %s", what, path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		log_err("upstream: stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		log_err("upstream: the %s file %s must be a regular file that only its owner may "
-		    "read (chmod 600)", what, path);
-		goto out;
-	}
-	if ((n = read(fd, buf, size - 1)) < 0) {
-		log_err("upstream: read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	l = strcspn(buf, "\r\n");
-	if ((size_t)n == size - 1 && l == (size_t)n) {
-		log_err("upstream: the %s file %s is larger than %zu bytes", what, path, size - 2);
-		goto out;
-	}
-	if (l == 0 || memchr(buf, '\0', l) != NULL || strlen(buf) < l) {
-		log_err("upstream: no %s (or a NUL byte) on the first line of %s", what, path);
-		goto out;
-	}
-	buf[l] = '\0';
-	*len = l;
-	rc = ACME_OK;
-out:
-	if (rc != ACME_OK)
-		OPENSSL_cleanse(buf, size);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
 
 /* The AES-256 key from passphrase and the header's salt and cost. */
 static enum acme_err

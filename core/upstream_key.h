@@ -1,6 +1,6 @@
 /*
- * RA mode: the upstream account's private key at rest, and the small secret
- * files of an RA directory (passphrase, EAB HMAC key, TSIG key).
+ * RA mode: the upstream account's private key at rest (the secret files
+ * around it are read with core/secret.h).
  *
  * The key is sealed with AES-256-GCM under a key derived from the operator's
  * passphrase with scrypt (N = 2^15, r = 8, p = 1: 32 MiB and about 0.1 s per
@@ -21,21 +21,10 @@
 #include <openssl/evp.h>
 
 #include "core/err.h"
-
-#define ACME_SECRET_MAX 4096   /* a secret file's content */
+#include "core/secret.h"
 
 /* scrypt cost of new seals (log2 of N); tests may lower it. */
 extern unsigned acme_upstream_scrypt_log2n;
-
-/*
- * Read the secret in path (its first line, or the whole file when binary is
- * set), which must be a regular file that only its owner may read (mode
- * 0600). what names it in log lines (never the content). buf has size
- * bytes; *len gets the length (the text is NUL-terminated too).
- * ACME_ECONFIG (logged) on any problem; buf is wiped then.
- */
-enum acme_err acme_secret_read(const char *path, const char *what, char *buf, size_t size,
-    size_t *len);
 
 /*
  * Seal key (a private key) with passphrase (plen bytes) for directory dir.

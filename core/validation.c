@@ -106,6 +106,7 @@ lease_cb(const char *id, void *arg)
 	it->attempt = z.chall[idx].attempts;
 	it->deadline = z.expires;
 	z.due = l->now + l->cfg->lease;
+	z.in_flight = 1;
 	if ((l->err = store_authz_put(l->t, &z, 0)) == STORE_OK)
 		l->n++;
 out:
@@ -143,7 +144,9 @@ acme_val_lease(struct store *s, const struct acme_config *cfg, int64_t now, size
 	l.max = max;
 	if ((l.items = calloc(max, sizeof(*l.items))) == NULL)
 		return ACME_ENOMEM;
-	e = store_txn_run(s, STORE_TXN_RW, lease_txn, &l);
+	/* A lease lost in a machine crash only means the work is taken again:
+	 * no log flush for it. */
+	e = store_txn_run(s, STORE_TXN_RW | STORE_TXN_NOSYNC, lease_txn, &l);
 	if (e != STORE_OK) {
 		log_err("validation: leasing due work: %s", store_strerror(e));
 		free(l.items);
@@ -242,6 +245,7 @@ finish_txn(struct store_txn *t, void *arg)
 	memset(&z, 0, sizeof(z));
 	if ((e = store_authz_get(t, f->item->authz, &z)) != STORE_OK)
 		goto out;
+	z.in_flight = 0;
 	if (f->item->kind == ACME_VAL_CAA) {
 		e = finish_caa(f, t, &z);
 		goto out;

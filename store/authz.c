@@ -36,6 +36,7 @@ static const struct rec_field authz_fields[] = {
 	REC_F(AZ_CAA_CHECKED, RK_I64, 0, T, caa_checked),
 	REC_U8(AZ_CAA_RECHECK, 0, T, caa_recheck, 0, 1),
 	REC_F(AZ_CAA_ERROR, RK_PSTR, 0, T, caa_error),
+	REC_U8(AZ_IN_FLIGHT, 0, T, in_flight, 0, 1),
 };
 #undef T
 

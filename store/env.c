@@ -16,6 +16,7 @@
  * would silently override it, so do not ship one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,6 +120,56 @@ out:
 	if (env != NULL)
 		(void)env->close(env, 0);
 	return ret;
+}
+
+/*
+ * Give every region file (__db.NNN) the blocks of its whole mapping. libdb
+ * maps a region at its largest size but grows the file only as it uses
+ * the region, and a file grown that way, or a sparse one, has no block
+ * behind the pages it has not written yet. When the disk is full, the
+ * first touch of such a page is SIGBUS, inside libdb, with its mutexes
+ * held: the process dies and every other process blocks on those mutexes
+ * (tests/integration/faults_disk.sh found it). With the blocks reserved
+ * here, a full disk is an ENOSPC from a write instead (a 503).
+ *
+ * The mappings are read from /proc/self/maps. fallocate() and never
+ * posix_fallocate(): glibc's fallback for file systems without fallocate
+ * writes zero bytes, which could overwrite what another process has just
+ * put in the shared region. Where fallocate is not supported nothing is
+ * reserved. STORE_OK, or the error (STORE_NOSPACE on a full disk).
+ */
+static enum store_err
+env_reserve_regions(const char *dir)
+{
+	char line[PATH_MAX + 256], real[PATH_MAX], prefix[PATH_MAX + 8], *path;
+	unsigned long lo, hi, off;
+	enum store_err rc = STORE_OK;
+	size_t plen;
+	FILE *f = NULL;
+	int fd, n;
+
+	if (realpath(dir, real) == NULL)
+		return STORE_OK;        /* open succeeded: nothing to reserve then */
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s/__db.", real);
+	if (plen >= sizeof(prefix) || (f = fopen("/proc/self/maps", "re")) == NULL)
+		return STORE_OK;
+	while (rc == STORE_OK && fgets(line, sizeof(line), f) != NULL) {
+		n = 0;
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %n", &lo, &hi, &off, &n) < 3 || n == 0)
+			continue;
+		path = line + n;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, prefix, plen) != 0 || hi <= lo)
+			continue;
+		if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		if (fallocate(fd, 0, 0, (off_t)(off + (hi - lo))) != 0 &&
+		    errno != EOPNOTSUPP && errno != ENOSYS)
+			rc = store_dberr(NULL, errno, "reserving the blocks of %s", path);
+		(void)close(fd);
+	}
+	(void)fclose(f);
+	return rc;
 }
 
 /* Open s->env on dir; 0 or a BDB error (s->env stays NULL on error). */
@@ -250,6 +301,8 @@ store_open(const char *dir, unsigned flags, struct store **out)
 		rc = store_dberr(NULL, ret, "open environment %s", dir);
 		goto out;
 	}
+	if ((rc = env_reserve_regions(dir)) != STORE_OK)
+		goto out;
 	/* A panic seen while opening is one the open recovered from: with
 	 * DB_REGISTER|DB_RECOVER, attaching to a panicked region (everyone who
 	 * saw the panic has closed) runs recovery (tests/store/test_tables). */

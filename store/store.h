@@ -94,6 +94,9 @@ enum store_err store_restore(const char *from, const char *to);
 enum store_txn_flags {
 	STORE_TXN_RW = 0,
 	STORE_TXN_RO = 1 << 0,   /* read-only: DB_READ_COMMITTED, never logs */
+	STORE_TXN_NOSYNC = 1 << 1, /* commit without flushing the log: for state that may be
+	                              lost in a machine crash (a lease), never what a
+	                              client was told */
 };
 
 /*
@@ -224,6 +227,7 @@ struct store_authz {
 	uint8_t caa_recheck;   /* a valid authorization whose CAA the validator must check
 	                          again (queued with due) */
 	char *caa_error;       /* the problem (JSON) of a failed CAA recheck, or NULL */
+	uint8_t in_flight;     /* a validator holds it: due is the end of its lease */
 };
 
 struct store_cert {

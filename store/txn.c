@@ -107,7 +107,7 @@ txn_once(struct store *s, unsigned flags, store_txn_fn fn, void *arg)
 	if (t.doom != STORE_OK)
 		rc = t.doom;   /* the body went on after a conflict: its reads are void */
 	if (rc == STORE_OK) {
-		ret = t.txn->commit(t.txn, 0);
+		ret = t.txn->commit(t.txn, (flags & STORE_TXN_NOSYNC) ? DB_TXN_NOSYNC : 0);
 		t.txn = NULL;
 		rc = store_dberr(s, ret, "txn commit");
 	}

@@ -109,6 +109,25 @@ enum acme_err ups_http_start(struct val_curlm *m, const struct ups_http_opts *o,
 void ups_http_cancel(struct ups_req *r);
 
 /* ------------------------------------------------------------------ */
+/* A program run without a shell (validators/upstream_exec.c).          */
+
+struct ups_exec;
+/* status: the exit status, or -1 when it did not exit (killed, timed out);
+ * err: NULL after exit status 0, else one line naming what failed and how,
+ * with the first bytes of the program's stderr. */
+typedef void (*ups_exec_fn)(void *arg, int status, const char *err);
+
+/*
+ * Run argv (argv[0] an absolute path; no shell, no PATH search) on loop l,
+ * killed after timeout_ms. what names it in err ("the DNS hook (...)").
+ * cb runs from the loop, never from inside this call. *out lets the caller
+ * cancel it (ups_exec_cancel: the program is killed, no callback).
+ */
+enum acme_err ups_exec_start(struct val_loop *l, char *const argv[], int timeout_ms,
+    const char *what, ups_exec_fn cb, void *arg, struct ups_exec **out);
+void ups_exec_cancel(struct ups_exec *x);
+
+/* ------------------------------------------------------------------ */
 /* The DNS updater for dns-01 upstream (validators/upstream_dns.c).     */
 
 struct ups_dns_conf {
@@ -147,6 +166,7 @@ struct val_dnsupd {
 	size_t tsig_key_len;
 	uint64_t tsig_time;      /* seconds since the epoch */
 	uint16_t tsig_fudge;
+	unsigned char *mac_out;  /* NULL, or 32 bytes that get the request's MAC */
 };
 
 /* Build the message into out (cap bytes); returns its length, or -1 if a
@@ -155,5 +175,30 @@ int val_dnsupd_build(const struct val_dnsupd *u, unsigned char *out, size_t cap)
 
 /* A DNS name in wire format into out; returns the length or -1. */
 int val_dns_name_wire(const char *name, unsigned char *out, size_t cap);
+
+/* What checking the answer to a signed update needs (holds a secret). */
+struct val_dnsupd_tsig {
+	char name[256];          /* the key's name */
+	unsigned char key[128];
+	size_t key_len;
+	unsigned char req_mac[32];   /* the request's MAC (val_dnsupd.mac_out) */
+};
+
+enum val_tsig_check {
+	VAL_TSIG_OK = 0,         /* signed with the key over this answer and our request */
+	VAL_TSIG_UNSIGNED,       /* no TSIG record: anyone could have sent it */
+	VAL_TSIG_BAD,            /* malformed, another key, or the MAC does not verify */
+	VAL_TSIG_ERROR,          /* the TSIG says the server refused ours (*tsig_error:
+	                            16 BADSIG, 17 BADKEY, 18 BADTIME), or its time is off */
+};
+
+/*
+ * Check the TSIG of an answer (msg, len bytes) to a request signed with k
+ * (RFC 8945 section 5.3): the last additional record is a TSIG with k's
+ * name and HMAC-SHA256, whose MAC covers the request's MAC, the answer
+ * without the TSIG and the TSIG variables, signed within its fudge of now.
+ */
+enum val_tsig_check val_dnsupd_check_answer(const unsigned char *msg, size_t len,
+    const struct val_dnsupd_tsig *k, uint64_t now, unsigned *tsig_error);
 
 #endif

@@ -1,22 +1,21 @@
 /*
  * The DNS updater for dns-01 at the upstream CA: an exec hook
- * ("HOOK present|cleanup FQDN VALUE", run without a shell, its exit status
- * deciding), or an RFC 2136 update with TSIG sent over UDP to the primary
- * (validators/dnsupdate.c builds it). Both run on the daemon's loop: the
- * hook's stderr pipe and the UDP socket are watched, a timer bounds each.
+ * ("HOOK present|cleanup FQDN VALUE", run without a shell by
+ * validators/upstream_exec.c, its exit status deciding), or an RFC 2136
+ * update with TSIG sent over UDP to the primary (validators/dnsupdate.c
+ * builds it and checks the signed answer). Both run on the daemon's loop: a
+ * timer bounds each.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "core/log.h"
@@ -28,16 +27,15 @@ struct ups_dns {
 	ups_dns_fn cb;
 	void *arg;
 	int64_t deadline;              /* monotonic ms */
-	/* hook */
-	pid_t pid;
-	int fd;                        /* hook: stderr pipe; update: the UDP socket */
-	char errbuf[256];
-	size_t errlen;
+	struct ups_exec *hook;         /* hook: the program */
+	int fd;                        /* update: the UDP socket */
 	/* update */
 	unsigned char msg[VAL_DNSUPD_MAX];
 	int msglen;
 	uint16_t id;
 	int tries;
+	unsigned unsigned_answers;     /* answers ignored: not signed with our key */
+	struct val_dnsupd_tsig tsig;   /* to check the answer's signature (a secret inside) */
 	char what[300];
 };
 
@@ -51,11 +49,8 @@ dns_free(struct ups_dns *d)
 		val_loop_unwatch(d->loop, d->fd);
 		close(d->fd);
 	}
-	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		(void)waitpid(d->pid, NULL, 0);
-	}
-	explicit_bzero(d, sizeof(*d));
+	ups_exec_cancel(d->hook);
+	OPENSSL_cleanse(d, sizeof(*d));
 	free(d);
 }
 
@@ -75,114 +70,27 @@ dns_end(struct ups_dns *d, const char *err)
 
 /* ---- the hook ---- */
 
-static void hook_reap(void *arg);
-
 static void
-hook_io(void *arg, int fd, short revents)
+hook_done(void *arg, int status, const char *err)
 {
 	struct ups_dns *d = arg;
-	char buf[256];
-	ssize_t n;
 
-	(void)revents;
-	n = read(fd, buf, sizeof(buf));
-	if (n > 0) {
-		if (d->errlen < sizeof(d->errbuf) - 1) {
-			size_t k = (size_t)n < sizeof(d->errbuf) - 1 - d->errlen ?
-			    (size_t)n : sizeof(d->errbuf) - 1 - d->errlen;
-			memcpy(d->errbuf + d->errlen, buf, k);
-			d->errlen += k;
-			d->errbuf[d->errlen] = '\0';
-		}
-		return;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	/* EOF: the hook closed its stderr (it exits, or did). */
-	val_loop_unwatch(d->loop, fd);
-	close(fd);
-	d->fd = -1;
-	hook_reap(d);
-}
-
-static void
-hook_reap(void *arg)
-{
-	struct ups_dns *d = arg;
-	char e[400];
-	int st = 0;
-	pid_t r;
-	size_t i;
-
-	r = waitpid(d->pid, &st, WNOHANG);
-	if (r == 0) {
-		if (val_now_ms() >= d->deadline) {
-			snprintf(e, sizeof(e), "the DNS hook did not finish in time (%.300s)", d->what);
-			dns_end(d, e);      /* kills it */
-			return;
-		}
-		val_timer_arm(d->loop, &d->timer, 50, hook_reap, d);
-		return;
-	}
-	d->pid = -1;
-	if (r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		dns_end(d, NULL);
-		return;
-	}
-	for (i = 0; i < d->errlen; i++)
-		if (d->errbuf[i] == '\n' || d->errbuf[i] == '\r' || d->errbuf[i] == '"')
-			d->errbuf[i] = ' ';
-	if (r > 0 && WIFEXITED(st))
-		snprintf(e, sizeof(e), "the DNS hook failed (%.150s): exit status %d%s%.150s", d->what,
-		    WEXITSTATUS(st), d->errlen ? ": " : "", d->errlen ? d->errbuf : "");
-	else
-		snprintf(e, sizeof(e), "the DNS hook failed (%.150s): killed by a signal", d->what);
-	dns_end(d, e);
-}
-
-static void
-hook_timeout(void *arg)
-{
-	hook_reap(arg);
+	(void)status;
+	d->hook = NULL;
+	dns_end(d, err);
 }
 
 static enum acme_err
 hook_start(struct ups_dns *d, const struct ups_dns_conf *c, int present, const char *fqdn,
     const char *value)
 {
-	int p[2] = { -1, -1 }, devnull;
-	pid_t pid;
+	char *argv[] = { c->hook, (char *)(present ? "present" : "cleanup"), (char *)fqdn,
+	    (char *)value, NULL };
+	char what[400];
 
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		log_err("upstream: pipe: %s", strerror(errno));
-		return ACME_EIO;
-	}
-	if ((pid = fork()) < 0) {
-		log_err("upstream: fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return ACME_EIO;
-	}
-	if (pid == 0) {
-		char *argv[] = { c->hook, (char *)(present ? "present" : "cleanup"), (char *)fqdn,
-		    (char *)value, NULL };
-		devnull = open("/dev/null", O_RDWR);
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(p[1], 2);
-		closefrom(3);
-		signal(SIGPIPE, SIG_DFL);
-		execv(c->hook, argv);
-		_exit(127);
-	}
-	close(p[1]);
-	d->pid = pid;
-	d->fd = p[0];
-	fcntl(d->fd, F_SETFL, O_NONBLOCK);
-	if (val_loop_watch(d->loop, d->fd, POLLIN, hook_io, d) != ACME_OK)
-		return ACME_ENOMEM;
-	val_timer_arm(d->loop, &d->timer, c->timeout_ms + 100, hook_timeout, d);
-	return ACME_OK;
+	snprintf(what, sizeof(what), "the DNS hook (%.300s)", d->what);
+	return ups_exec_start(d->loop, argv, c->timeout_ms > 0 ? c->timeout_ms : 30000, what,
+	    hook_done, d, &d->hook);
 }
 
 /* ---- RFC 2136 ---- */
@@ -206,7 +114,8 @@ upd_timeout(void *arg)
 		val_timer_arm(d->loop, &d->timer, 1000 * d->tries, upd_timeout, d);
 		return;
 	}
-	snprintf(e, sizeof(e), "the DNS server did not answer the update (%.300s)", d->what);
+	snprintf(e, sizeof(e), "the DNS server did not answer the update (%.300s)%s", d->what,
+	    d->unsigned_answers ? "; answers came that were not signed with the TSIG key" : "");
 	dns_end(d, e);
 }
 
@@ -216,9 +125,9 @@ upd_io(void *arg, int fd, short revents)
 	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
 		"NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE" };
 	struct ups_dns *d = arg;
-	unsigned char r[512];
+	unsigned char r[VAL_DNSUPD_MAX * 2];
+	unsigned rc, terr = 0;
 	ssize_t n;
-	unsigned rc;
 	char e[400];
 
 	(void)revents;
@@ -235,6 +144,26 @@ upd_io(void *arg, int fd, short revents)
 	if (n < 12 || ((r[0] << 8) | r[1]) != d->id || !(r[2] & 0x80) || ((r[2] >> 3) & 0xf) != 5)
 		return;
 	rc = r[3] & 0xf;
+	/* Signed request, signed answer (RFC 8945 5.3): an answer that does not
+	 * verify could be anyone's, so it is ignored and the real one awaited;
+	 * a TSIG error is the server's word that it refused our signature. */
+	if (d->tsig.key_len > 0) {
+		switch (val_dnsupd_check_answer(r, (size_t)n, &d->tsig, (uint64_t)time(NULL), &terr)) {
+		case VAL_TSIG_OK:
+			break;
+		case VAL_TSIG_ERROR:
+			snprintf(e, sizeof(e), "the DNS server refused the update's TSIG signature "
+			    "(%.300s): %s", d->what, terr == 16 ? "BADSIG" : terr == 17 ? "BADKEY" :
+			    terr == 18 ? "BADTIME (are the clocks in step?)" : "TSIG error");
+			dns_end(d, e);
+			return;
+		default:
+			if (!d->unsigned_answers++)
+				log_warn("upstream: DNS update (%s): ignoring an answer that is not signed "
+				    "with the TSIG key", d->what);
+			return;
+		}
+	}
 	if (rc == 0) {
 		dns_end(d, NULL);
 		return;
@@ -308,9 +237,17 @@ upd_start(struct ups_dns *d, const struct ups_dns_conf *c, int present, const ch
 	u.tsig_key_len = c->tsig_key_len;
 	u.tsig_time = (uint64_t)time(NULL);
 	u.tsig_fudge = 300;
+	u.mac_out = d->tsig.req_mac;
 	if ((d->msglen = val_dnsupd_build(&u, d->msg, sizeof(d->msg))) < 0) {
 		log_err("upstream: cannot build a DNS update for %s in zone %s", fqdn, c->zone);
 		return ACME_EINVAL;
+	}
+	if (c->tsig_name != NULL && c->tsig_key_len > 0) {
+		if (c->tsig_key_len > sizeof(d->tsig.key) || strlen(c->tsig_name) >= sizeof(d->tsig.name))
+			return ACME_EINVAL;
+		snprintf(d->tsig.name, sizeof(d->tsig.name), "%s", c->tsig_name);
+		memcpy(d->tsig.key, c->tsig_key, c->tsig_key_len);
+		d->tsig.key_len = c->tsig_key_len;
 	}
 	if ((d->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(d->fd, (struct sockaddr *)&ss, sl) != 0) {
@@ -336,7 +273,6 @@ ups_dns_start(struct val_loop *l, const struct ups_dns_conf *c, int present, con
 		return ACME_ENOMEM;
 	d->loop = l;
 	d->fd = -1;
-	d->pid = -1;
 	d->cb = cb;
 	d->arg = arg;
 	d->deadline = val_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms : 30000);

@@ -73,10 +73,20 @@ if ! { pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 &&
 	done_testing
 fi
 state=$TEST_TMP/state
+# As root the workers run as the service user (stack__user): the state is
+# laid out for it, and the token is its to read (softhsm keeps it in files).
+as_user=()
+pin_mode=600
+if stack__user; then
+	as_user=(--user "${STACK_USER-acme}")
+	pin_mode=400
+	chown -R "${STACK_USER-acme}:" "$TEST_TMP/tokens" "$SOFTHSM2_CONF"
+	chmod o+x "$TEST_TMP"
+fi
 init() { # KEY-URI
 	timeout 60 "$admin" init --state "$state" --base-url "https://localhost:$port" \
 		--resolver "127.0.0.1:$dns" --http01-port "$h01" --allow-private \
-		--import-ca "$ca" --import-key "$1" --pkcs11-module "$MODULE"
+		--import-ca "$ca" --import-key "$1" --pkcs11-module "$MODULE" "${as_user[@]}"
 }
 refused() {
 	! init "pkcs11:token=acme;object=other;type=private;pin-value=$PIN" \
@@ -93,10 +103,10 @@ conf_ok() {
 	grep -qxF "ca_key = $uri" "$state/acme.conf" &&
 		grep -qxF "pkcs11_module = $MODULE" "$state/acme.conf" &&
 		grep -qxF "pkcs11_pin_file = ca/pkcs11.pin" "$state/acme.conf" &&
-		[ "$(stat -c %a "$state/ca/pkcs11.pin")" = 600 ] &&
+		[ "$(stat -c %a "$state/ca/pkcs11.pin")" = "$pin_mode" ] &&
 		[ "$(cat "$state/ca/pkcs11.pin")" = "$PIN" ]
 }
-check "acme.conf names the key by its URI, the PIN moved to ca/pkcs11.pin (mode 600)" conf_ok ||
+check "acme.conf names the key by its URI, the PIN moved to ca/pkcs11.pin (mode $pin_mode)" conf_ok ||
 	diag_cmd grep -E '^(ca_|pkcs11)' "$state/acme.conf"
 no_key_file() {
 	local f

@@ -3,7 +3,9 @@
  * DNS updater (validators/upstream_dns.c): the message's wire format, its
  * HMAC-SHA256 MAC recomputed here from RFC 8945's definition, and an update
  * sent on the daemon's loop to a small UDP responder on loopback that checks
- * the MAC and answers NOERROR, REFUSED or nothing; and the exec hook.
+ * the MAC and answers NOERROR, REFUSED or nothing, signed (or not, or with
+ * another key: such answers are ignored); the answer's TSIG check on its
+ * own; and the exec hook.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -170,31 +173,129 @@ test_tsig(void **state)
 
 struct srv {
 	int fd;
-	int mode;              /* 0: check and answer; 1: REFUSED; 2: never answer */
+	int mode;              /* 0: check and answer, signed; 1: REFUSED; 2: never answer;
+	                          3: unsigned NOERROR; 4: signed with another key; 5: BADKEY */
 	int got, good;
 };
+
+static void
+p16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+/*
+ * A signed answer to request req (its TSIG at toff) with rcode, into out;
+ * its length. Written from RFC 8945 sections 4.2 and 4.3.3, apart from the
+ * code under test: the MAC covers the request's MAC, the answer without the
+ * TSIG and the TSIG variables.
+ */
+static size_t
+sign_answer(const unsigned char *req, int toff, unsigned rcode, const unsigned char *k,
+    unsigned terr, unsigned char *out)
+{
+	static const unsigned char keyname[] = "\x06ra-key";
+	static const unsigned char alg[] = "\x0bhmac-sha256";
+	const unsigned char *reqmac = req + toff + sizeof(keyname) + 10 + sizeof(alg) + 10;
+	unsigned char in[1024], mac[32];
+	unsigned int ml = 0;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n = 0, o;
+
+	/* The answer: header only (zone, updates are not echoed), ARCOUNT 0. */
+	memcpy(out, req, 12);
+	out[2] = (unsigned char)(0x80 | (5 << 3));
+	out[3] = (unsigned char)rcode;
+	memset(out + 4, 0, 8);
+	/* MAC input */
+	p16(in, 32);
+	memcpy(in + 2, reqmac, 32);
+	memcpy(in + 34, out, 12);
+	n = 46;
+	memcpy(in + n, keyname, sizeof(keyname));
+	n += sizeof(keyname);
+	memcpy(in + n, "\x00\xff\x00\x00\x00\x00", 6);
+	n += 6;
+	memcpy(in + n, alg, sizeof(alg));
+	n += sizeof(alg);
+	p16(in + n, (unsigned)(now >> 32));
+	p16(in + n + 2, (unsigned)(now >> 16) & 0xffff);
+	p16(in + n + 4, (unsigned)now & 0xffff);
+	p16(in + n + 6, 300);
+	p16(in + n + 8, terr);
+	p16(in + n + 10, 0);
+	n += 12;
+	HMAC(EVP_sha256(), k, 32, in, n, mac, &ml);
+	/* The TSIG record. */
+	o = 12;
+	memcpy(out + o, keyname, sizeof(keyname));
+	o += sizeof(keyname);
+	p16(out + o, 250);
+	p16(out + o + 2, 255);
+	memset(out + o + 4, 0, 4);
+	p16(out + o + 8, (unsigned)(sizeof(alg) + 10 + (terr ? 0 : 32) + 6));
+	o += 10;
+	memcpy(out + o, alg, sizeof(alg));
+	o += sizeof(alg);
+	p16(out + o, (unsigned)(now >> 32));
+	p16(out + o + 2, (unsigned)(now >> 16) & 0xffff);
+	p16(out + o + 4, (unsigned)now & 0xffff);
+	p16(out + o + 6, 300);
+	p16(out + o + 8, terr ? 0 : 32);
+	o += 10;
+	if (!terr) {
+		memcpy(out + o, mac, 32);
+		o += 32;
+	}
+	memcpy(out + o, req, 2);                      /* original id */
+	p16(out + o + 2, terr);
+	p16(out + o + 4, 0);
+	o += 6;
+	p16(out + 10, 1);
+	return o;
+}
 
 static void
 srv_io(void *arg, int fd, short ev)
 {
 	struct srv *s = arg;
-	unsigned char b[1024];
+	unsigned char b[1024], a[1024], other[32];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	ssize_t n;
-	int good;
+	size_t al;
+	int toff;
 
 	(void)ev;
 	if ((n = recvfrom(fd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) < 12)
 		return;
 	s->got++;
-	if ((good = tsig_ok(b, (int)n, key, 32) > 0))
+	if ((toff = tsig_ok(b, (int)n, key, 32)) > 0)
 		s->good++;
-	if (s->mode == 2)
+	if (s->mode == 2 || toff < 0)
 		return;
-	b[2] |= 0x80;                               /* a response */
-	b[3] = (unsigned char)(s->mode == 1 || !good ? 5 : 0);   /* NOERROR or REFUSED */
-	(void)sendto(fd, b, 12, 0, (struct sockaddr *)&from, fl);
+	memcpy(other, key, 32);
+	other[5] ^= 0x40;
+	switch (s->mode) {
+	case 3:                                         /* unsigned */
+		memcpy(a, b, 12);
+		a[2] |= 0x80;
+		a[3] = 0;
+		memset(a + 4, 0, 8);
+		al = 12;
+		break;
+	case 4:
+		al = sign_answer(b, toff, 0, other, 0, a);
+		break;
+	case 5:
+		al = sign_answer(b, toff, 9, key, 17, a);   /* NOTAUTH, BADKEY */
+		break;
+	default:
+		al = sign_answer(b, toff, s->mode == 1 ? 5 : 0, key, 0, a);
+		break;
+	}
+	(void)sendto(fd, a, al, 0, (struct sockaddr *)&from, fl);
 }
 
 struct res {
@@ -273,6 +374,89 @@ test_update_sent(void **state)
 	assert_true(s.got >= 2);
 }
 
+/* The answer's TSIG is checked: unsigned or wrongly signed answers are
+ * anyone's and ignored (the update then times out, saying why); a TSIG
+ * error is the server refusing our signature. */
+static void
+test_answer_signed(void **state)
+{
+	struct srv s;
+	struct res r;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.mode = 3;
+	run_update(&s, &r, NULL);
+	assert_non_null(strstr(r.err, "not signed with the TSIG key"));
+	assert_true(s.good >= 1);
+	memset(&s, 0, sizeof(s));
+	s.mode = 4;
+	run_update(&s, &r, NULL);
+	assert_non_null(strstr(r.err, "not signed with the TSIG key"));
+	memset(&s, 0, sizeof(s));
+	s.mode = 5;
+	run_update(&s, &r, NULL);
+	assert_non_null(strstr(r.err, "BADKEY"));
+	assert_int_equal(s.got, 1);
+}
+
+/* val_dnsupd_check_answer on its own: a changed answer fails, and so does
+ * an answer to another request (the request's MAC is covered). */
+static void
+test_check_answer(void **state)
+{
+	struct val_dnsupd u;
+	struct val_dnsupd_tsig k;
+	unsigned char m[VAL_DNSUPD_MAX], a[1024];
+	unsigned terr = 0;
+	size_t al;
+	int n, toff;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	memset(&k, 0, sizeof(k));
+	u.id = 0x4321;
+	u.zone = "example.com";
+	u.name = "_acme-challenge.example.com";
+	u.txt = "dGVzdA";
+	u.add = 1;
+	u.tsig_name = "ra-key";
+	u.tsig_key = key;
+	u.tsig_key_len = 32;
+	u.tsig_time = (uint64_t)time(NULL);
+	u.tsig_fudge = 300;
+	u.mac_out = k.req_mac;
+	n = val_dnsupd_build(&u, m, sizeof(m));
+	assert_true(n > 0);
+	toff = tsig_ok(m, n, key, 32);
+	assert_true(toff > 0);
+	snprintf(k.name, sizeof(k.name), "RA-Key");
+	memcpy(k.key, key, 32);
+	k.key_len = 32;
+	al = sign_answer(m, toff, 0, key, 0, a);
+	assert_int_equal(val_dnsupd_check_answer(a, al, &k, (uint64_t)time(NULL), &terr), VAL_TSIG_OK);
+	/* out of the fudge */
+	assert_int_equal(val_dnsupd_check_answer(a, al, &k, (uint64_t)time(NULL) + 1000, &terr),
+	    VAL_TSIG_ERROR);
+	assert_int_equal(terr, 18);
+	/* the rcode changed on the way */
+	a[3] = 5;
+	assert_int_equal(val_dnsupd_check_answer(a, al, &k, (uint64_t)time(NULL), &terr), VAL_TSIG_BAD);
+	a[3] = 0;
+	/* an answer to another request */
+	k.req_mac[0] ^= 1;
+	assert_int_equal(val_dnsupd_check_answer(a, al, &k, (uint64_t)time(NULL), &terr), VAL_TSIG_BAD);
+	k.req_mac[0] ^= 1;
+	/* without its TSIG */
+	a[11] = 0;
+	assert_int_equal(val_dnsupd_check_answer(a, 12, &k, (uint64_t)time(NULL), &terr),
+	    VAL_TSIG_UNSIGNED);
+	/* truncated */
+	a[11] = 1;
+	assert_int_equal(val_dnsupd_check_answer(a, al - 3, &k, (uint64_t)time(NULL), &terr),
+	    VAL_TSIG_BAD);
+}
+
 static void
 test_hook(void **state)
 {
@@ -317,6 +501,8 @@ main(void)
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_tsig),
 		cmocka_unit_test(test_update_sent),
+		cmocka_unit_test(test_answer_signed),
+		cmocka_unit_test(test_check_answer),
 		cmocka_unit_test(test_hook),
 	};
 
