@@ -66,18 +66,9 @@ acct_view(struct store_txn *t, const struct store_account *a, int full, struct j
 /* ------------------------------------------------------------------ */
 
 struct acct_list {
+	struct json_object *rows;      /* first: scan_list empties it */
 	const char *dir;
-	struct json_object *rows;
 };
-
-static void
-list_reset(void *arg)
-{
-	struct acct_list *l = arg;
-
-	json_object_put(l->rows);
-	l->rows = out_array();
-}
 
 static enum store_err
 list_one(struct store_txn *t, const char *id, void *arg)
@@ -114,19 +105,13 @@ accounts_list(int argc, char **argv)
 	    opts, CLI_NEED_CONFIG | CLI_NEED_STORE };
 	struct acct_list l;
 	struct cli c;
-	enum store_err se;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
 	if ((rc = cli_start(&c, &cmd, argc, argv)) != ADMIN_OK)
 		goto out;
 	l.dir = dir;
-	if ((se = scan_table(c.store, STORE_T_ACCOUNT, list_one, list_reset, &l)) != STORE_OK) {
-		fprintf(stderr, "acme-admin accounts list: %s\n", store_strerror(se));
-		rc = cli_store_exit(se);
-		goto out;
-	}
-	out_list(&c, l.rows, cols);
+	rc = scan_list(&c, STORE_T_ACCOUNT, list_one, &l, cols);
 out:
 	json_object_put(l.rows);
 	return cli_done(&c, rc);

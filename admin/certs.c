@@ -89,20 +89,11 @@ cert_view(const struct store_cert *c, int64_t now, int full)
 /* ------------------------------------------------------------------ */
 
 struct cert_list {
+	struct json_object *rows;      /* first: scan_list empties it */
 	const char *acct;
 	int revoked_only;
 	int64_t now;
-	struct json_object *rows;
 };
-
-static void
-list_reset(void *arg)
-{
-	struct cert_list *l = arg;
-
-	json_object_put(l->rows);
-	l->rows = out_array();
-}
 
 static enum store_err
 list_one(struct store_txn *t, const char *serial, void *arg)
@@ -139,7 +130,6 @@ certs_list(int argc, char **argv)
 	    CLI_NEED_CONFIG | CLI_NEED_STORE };
 	struct cert_list l;
 	struct cli c;
-	enum store_err se;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -150,12 +140,7 @@ certs_list(int argc, char **argv)
 	l.acct = acct;
 	l.revoked_only = revoked;
 	l.now = c.now;
-	if ((se = scan_table(c.store, STORE_T_CERT, list_one, list_reset, &l)) != STORE_OK) {
-		fprintf(stderr, "acme-admin certs list: %s\n", store_strerror(se));
-		rc = cli_store_exit(se);
-		goto out;
-	}
-	out_list(&c, l.rows, cols);
+	rc = scan_list(&c, STORE_T_CERT, list_one, &l, cols);
 out:
 	json_object_put(l.rows);
 	return cli_done(&c, rc);

@@ -197,19 +197,10 @@ out:
 /* eab list */
 
 struct eab_list {
+	struct json_object *rows;      /* first: scan_list empties it */
 	const char *dir;
 	int64_t now;
-	struct json_object *rows;
 };
-
-static void
-list_reset(void *arg)
-{
-	struct eab_list *l = arg;
-
-	json_object_put(l->rows);
-	l->rows = out_array();
-}
 
 static enum store_err
 list_one(struct store_txn *t, const char *kid, void *arg)
@@ -245,7 +236,6 @@ eab_list(int argc, char **argv)
 	    CLI_NEED_CONFIG | CLI_NEED_STORE };
 	struct eab_list l;
 	struct cli c;
-	enum store_err se;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
@@ -253,12 +243,7 @@ eab_list(int argc, char **argv)
 		goto out;
 	l.dir = dir;
 	l.now = c.now;
-	if ((se = scan_table(c.store, STORE_T_EAB, list_one, list_reset, &l)) != STORE_OK) {
-		fprintf(stderr, "acme-admin eab list: %s\n", store_strerror(se));
-		rc = cli_store_exit(se);
-		goto out;
-	}
-	out_list(&c, l.rows, cols);
+	rc = scan_list(&c, STORE_T_EAB, list_one, &l, cols);
 out:
 	json_object_put(l.rows);
 	return cli_done(&c, rc);

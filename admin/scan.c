@@ -1,6 +1,8 @@
 /* Walking tables and an account's orders for acme-admin. */
+#include <stdio.h>
 #include <string.h>
 
+#include "admin/out.h"
 #include "admin/scan.h"
 #include "core/account_ops.h"
 
@@ -88,4 +90,29 @@ scan_rec_free(enum store_table table, union scan_rec *r)
 	case STORE_T_EAB: store_eab_free(&r->e); break;
 	default: break;
 	}
+}
+
+/* scan_list: arg's first member is the rows. */
+static void
+rows_reset(void *arg)
+{
+	struct json_object **rows = arg;
+
+	json_object_put(*rows);
+	*rows = out_array();
+}
+
+int
+scan_list(struct cli *c, enum store_table table, scan_fn fn, void *arg,
+    const struct out_col *cols)
+{
+	struct json_object **rows = arg;
+	enum store_err se;
+
+	if ((se = scan_table(c->store, table, fn, rows_reset, arg)) != STORE_OK) {
+		fprintf(stderr, "acme-admin %s: %s\n", c->cmd->name, store_strerror(se));
+		return cli_store_exit(se);
+	}
+	out_list(c, *rows, cols);
+	return ADMIN_OK;
 }

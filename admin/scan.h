@@ -17,6 +17,18 @@ typedef void (*scan_reset_fn)(void *arg);
 enum store_err scan_table(struct store *s, enum store_table table, scan_fn fn,
     scan_reset_fn reset, void *arg);
 
+/*
+ * A listing command's walk: arg is the command's own structure, whose
+ * first member is "struct json_object *rows" (emptied before each try of
+ * the walk). fn adds a row per record it keeps; the rows are printed with
+ * cols (out_list). ADMIN_OK, or the exit status after a message that
+ * names c's command.
+ */
+struct cli;
+struct out_col;
+int scan_list(struct cli *c, enum store_table table, scan_fn fn, void *arg,
+    const struct out_col *cols);
+
 /* A record of any table. */
 union scan_rec {
 	struct store_account a;

@@ -220,8 +220,8 @@ check "accounts show of a malformed id exits 2" adm_rc 2 accounts show 'x/../y'
 
 # --- orders ------------------------------------------------------------------
 adm orders list --account "$B" --json
-check "orders list --account: 2 valid orders and 1 pending (created in that order)" \
-	jq_ "sorted(o['status'] for o in j) == ['pending', 'valid', 'valid'] and j[-1]['status'] == 'pending' and any(o['id'] == '$B_ORDER' and o['identifiers'] == ['adm0.example.com'] for o in j)"
+check "orders list --account: 2 valid orders and 1 pending, oldest first" \
+	jq_ "sorted(o['status'] for o in j) == ['pending', 'valid', 'valid'] and [o['created'] for o in j] == sorted(o['created'] for o in j) and any(o['id'] == '$B_ORDER' and o['identifiers'] == ['adm0.example.com'] for o in j)"
 adm orders show --json -- "$B_ORDER"
 check "orders show: valid, its certificate, a valid authorization with its http-01 challenge" \
 	jq_ "j['status'] == 'valid' and j['certificate'] == '$B_FIRST' and j['authorizations'][0]['status'] == 'valid' and any(c['type'] == 'http-01' and c['status'] == 'valid' for c in j['authorizations'][0]['challenges'])"
