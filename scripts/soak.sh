@@ -18,8 +18,11 @@
 # (the acme-fcgi master, each worker, acme-validator, the nginx processes)
 # is sampled into DIR/samples.csv:
 #
-#   t,role,pid,rss_kb,fds,certs     (t: seconds since the load began;
-#                                    certs: certificates issued so far)
+#   t,role,pid,rss_kb,fds,certs,anon_kb,shmem_kb
+#       t: seconds since the load began; certs: certificates issued so far;
+#       anon_kb: the process's private memory (heap, stacks: where a leak
+#       shows); shmem_kb: the shared pages it has touched (the Berkeley DB
+#       regions and the nonce table, which fill up to the cache size once)
 #
 # At the end the summary compares, per role, the first sample after the
 # warm-up with the last one, and gives the largest growth over the warm
@@ -93,13 +96,14 @@ sample() { # T: one line per server process
 		pid=$(stack_pid "$state" nginx) && echo "nginx-master $pid" &&
 			for w in $(pgrep -P "$pid" 2>/dev/null); do echo "nginx-worker $w"; done
 	} | while read -r role pid; do
-		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+		read -r rss anon shm < <(awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 }
+			/^RssShmem:/ { s = $2 } END { print r, a, s }' "/proc/$pid/status" 2>/dev/null) || continue
 		fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-		[ -n "$rss" ] && echo "$t,$role,$pid,$rss,$fds,$certs"
+		[ -n "$rss" ] && echo "$t,$role,$pid,$rss,$fds,$certs,$anon,$shm"
 	done
 }
 
-echo "t,role,pid,rss_kb,fds,certs" >"$csv"
+echo "t,role,pid,rss_kb,fds,certs,anon_kb,shmem_kb" >"$csv"
 start=$SECONDS
 next=0
 while kill -0 "$LOAD_PID" 2>/dev/null; do
@@ -128,7 +132,8 @@ path, warm, load = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = list(csv.DictReader(open(path)))
 by = collections.defaultdict(list)            # (role, pid) -> samples
 for r in rows:
-    by[(r["role"], r["pid"])].append((int(r["t"]), int(r["rss_kb"]), int(r["fds"])))
+    by[(r["role"], r["pid"])].append((int(r["t"]), int(r["rss_kb"]), int(r["fds"]),
+                                      int(r["anon_kb"] or 0)))
 last_t = max(int(r["t"]) for r in rows)
 certs = max(int(r["certs"]) for r in rows)
 flows = bad = 0
@@ -138,8 +143,9 @@ if os.path.exists(os.path.join(load, "orders.jsonl")):
         bad += json.loads(line)["outcome"] != "valid"
 print("\nsoak: %d s, %d certificates (%.1f/s), %d flows, %d not valid" %
       (last_t, certs, certs / max(last_t, 1), flows, bad))
-print("%-13s %7s %9s %9s %9s %5s %5s %5s  %s" %
-      ("role", "pid", "rss warm", "rss last", "rss +max", "fd w", "fd l", "fd +m", "samples"))
+print("%-13s %7s %9s %9s %9s %9s %9s %5s %5s %5s  %s" %
+      ("role", "pid", "rss warm", "rss last", "rss +max", "anon warm", "anon last", "fd w", "fd l",
+       "fd +m", "samples"))
 worst = {}
 for (role, pid), s in sorted(by.items()):
     warm_s = [x for x in s if x[0] >= warm]
@@ -148,13 +154,15 @@ for (role, pid), s in sorted(by.items()):
     w, l = warm_s[0], warm_s[-1]
     grow_rss = max(x[1] for x in warm_s) - w[1]
     grow_fd = max(x[2] for x in warm_s) - w[2]
-    print("%-13s %7s %7d kB %7d kB %7d kB %5d %5d %5d  %d (%d..%d s)" %
-          (role, pid, w[1], l[1], grow_rss, w[2], l[2], grow_fd, len(warm_s), w[0], l[0]))
+    grow_anon = max(x[3] for x in warm_s) - w[3]
+    print("%-13s %7s %7d kB %7d kB %7d kB %7d kB %7d kB %5d %5d %5d  %d (%d..%d s)" %
+          (role, pid, w[1], l[1], grow_rss, w[3], l[3], w[2], l[2], grow_fd, len(warm_s), w[0], l[0]))
     key = role
-    if key not in worst or grow_rss > worst[key][0]:
-        worst[key] = (grow_rss, grow_fd, l[1] - w[1], l[2] - w[2])
-print("\nper role, the worst process: rss growth max / warm->last, fd growth max / warm->last")
-for role, (gr, gf, dr, df) in sorted(worst.items()):
-    print("  %-13s rss +%d kB / %+d kB   fds +%d / %+d" % (role, gr, dr, gf, df))
+    if key not in worst or grow_anon > worst[key][4]:
+        worst[key] = (grow_rss, grow_fd, l[1] - w[1], l[2] - w[2], grow_anon, l[3] - w[3])
+print("\nper role, the worst process: growth after the warm-up, max / warm->last")
+for role, (gr, gf, dr, df, ga, da) in sorted(worst.items()):
+    print("  %-13s rss +%d kB / %+d kB   private +%d kB / %+d kB   fds +%d / %+d" %
+          (role, gr, dr, ga, da, gf, df))
 PY
 echo "soak: samples in $csv"
