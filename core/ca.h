@@ -61,6 +61,9 @@ struct ca_name {
 
 struct ca_issue_params {
 	EVP_PKEY *pubkey;             /* the subject key (from the CSR) */
+	/* The same key as the CSR's SubjectPublicKeyInfo, copied into the
+	 * certificate as it is; NULL: encoded from pubkey (slower). */
+	const X509_PUBKEY *spki;
 	size_t nname;
 	const struct ca_name *name;   /* SANs; the first DNS name also becomes the CN */
 	int64_t not_before;           /* UTC seconds */

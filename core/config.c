@@ -697,6 +697,16 @@ check_tls(struct acme_config *c)
 			return -1;
 		tc->nnames = 1;
 	}
+	for (i = 0; i < tc->nnames; i++) {
+		/* As the CA writes them into the certificate. */
+		for (char *ch = tc->names[i]; *ch != '\0'; ch++)
+			*ch = (char)tolower((unsigned char)*ch);
+		if (strspn(tc->names[i], "abcdefghijklmnopqrstuvwxyz0123456789.-*") !=
+		    strlen(tc->names[i]) || strlen(tc->names[i]) > 253) {
+			log_err("config: %s: tls_names: %s is not a DNS name", c->path, tc->names[i]);
+			bad = 1;
+		}
+	}
 	for (i = 0; i < tc->nnames; i++)
 		if (looks_like_ip(tc->names[i]) || tc->names[i][0] == '\0') {
 			log_err("config: %s: tls_names: %s is not a DNS name (the certificate is "

@@ -102,6 +102,7 @@ issue(struct finalize *f, struct store_txn *t, const struct acme_profile *prof)
 	if (ca_new_serial(serial) != ACME_OK)
 		goto out;
 	ip.pubkey = f->csr->pkey;
+	ip.spki = X509_REQ_get_X509_PUBKEY(f->csr->req);
 	ip.nname = o->nident;
 	ip.name = names;
 	ip.not_before = o->not_before ? o->not_before : rq->now - BACKDATE;

@@ -45,12 +45,15 @@ acme_secret_read(const char *path, const char *what, char *buf, size_t size, siz
 		goto out;
 	}
 	buf[n] = '\0';
-	l = strcspn(buf, "\r\n");
+	/* The line end among the n bytes read: strcspn would stop at a NUL
+	 * byte and take what is before it for the whole line. */
+	for (l = 0; l < (size_t)n && buf[l] != '\r' && buf[l] != '\n'; l++)
+		;
 	if ((size_t)n == size - 1 && l == (size_t)n) {
 		log_err("the %s file %s is larger than %zu bytes", what, path, size - 2);
 		goto out;
 	}
-	if (l == 0 || memchr(buf, '\0', l) != NULL || strlen(buf) < l) {
+	if (l == 0 || memchr(buf, '\0', l) != NULL) {
 		log_err("no %s (or a NUL byte) on the first line of %s", what, path);
 		goto out;
 	}

@@ -10,9 +10,12 @@
  * configuration's `workers`. -t is the watchdog limit in seconds: a worker
  * on one request for longer is killed and replaced (default 30). -f runs one
  * worker in this process, with no master and logging to stderr (debugging,
- * gdb, valgrind). -u: started as root, run as USER (its group, no
- * supplementary groups, no capabilities, no_new_privs; fcgi/priv.h) from
- * before the configuration is read; the socket is opened first.
+ * gdb, valgrind). -u USER[:GROUP]: started as root, run as USER (its group
+ * or GROUP, no supplementary groups, no capabilities, no_new_privs;
+ * core/priv.h) from before the configuration is read; the socket is opened
+ * first. In every case a seccomp filter denies the system calls no worker
+ * needs (core/priv.h), and the processes are not dumpable (they hold the
+ * CA keys).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +25,9 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/priv.h"
 #include "fcgi/listen.h"
 #include "fcgi/master.h"
-#include "fcgi/priv.h"
 #include "fcgi/worker.h"
 
 /* Each worker allocates a body buffer of this size up front. */
@@ -33,7 +36,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-u USER] [-f] "
+	fprintf(stderr, "usage: acme-fcgi -c CONFIG [-w WORKERS] [-t SECONDS] [-u USER[:GROUP]] [-f] "
 	    "[-s PATH | -b ADDRESS:PORT]\n");
 }
 
@@ -119,7 +122,8 @@ main(int argc, char **argv)
 	if (fcgi_listen_open(unix_path, bind_addr, &lfd, &created) != FCGI_OK)
 		goto out;
 	mo.lfd = lfd;
-	if (fcgi_priv_drop(user) != FCGI_OK || fcgi_priv_nodump() != FCGI_OK)
+	if (acme_priv_drop(user) != ACME_OK || acme_priv_nodump() != ACME_OK ||
+	    acme_priv_seccomp() != ACME_OK)
 		goto out;
 	if (acme_config_load(mo.config_path, &cfg) != ACME_OK) {
 		log_err("%s: configuration refused", mo.config_path);

@@ -2,6 +2,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +51,8 @@ struct worker {
 	struct fcgi_board *board;
 	unsigned slot;
 	int lfd;
+	int epfd;                       /* the listening socket and every connection */
+	int lfd_armed;                  /* lfd is in epfd */
 	unsigned char *body;            /* cfg->max_body + 1 bytes, reused */
 	struct conn conn[WORKER_MAX_CONN];
 	size_t nconn;
@@ -68,10 +72,10 @@ worker_on_stop(int sig)
 
 /*
  * SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set a flag.
- * They stay blocked except inside ppoll(), so they can only interrupt the
+ * They stay blocked except inside epoll_pwait(), so they can only interrupt the
  * wait for work, never a request: a signal that arrives during a request is
- * taken at the next ppoll(), right after the reply. *wait_mask is the mask
- * for ppoll(). Installed before FCGX_Init() so libfcgi keeps its hands off
+ * taken at the next epoll_pwait(), right after the reply. *wait_mask is the mask
+ * for epoll_pwait(). Installed before FCGX_Init() so libfcgi keeps its hands off
  * SIGUSR1 and SIGPIPE.
  */
 static enum fcgi_err
@@ -87,7 +91,7 @@ worker_signals(sigset_t *wait_mask)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
-	sa.sa_flags = 0;        /* no SA_RESTART: the handler must end ppoll() */
+	sa.sa_flags = 0;        /* no SA_RESTART: the handler must end epoll_pwait() */
 	sa.sa_handler = worker_on_stop;
 	for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
 		sigaddset(&block, stop[i]);
@@ -124,6 +128,7 @@ conn_drop(struct worker *w, size_t i)
 	if (!c->used)
 		return;
 	if (c->req.ipcFd >= 0) {
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->req.ipcFd, NULL);
 		close(c->req.ipcFd);
 		c->req.ipcFd = -1;
 	}
@@ -135,12 +140,21 @@ conn_drop(struct worker *w, size_t i)
 static void
 conn_add(struct worker *w, int fd)
 {
+	struct epoll_event ev;
 	size_t i;
 
 	for (i = 0; i < WORKER_MAX_CONN; i++)
 		if (!w->conn[i].used)
 			break;
 	if (i == WORKER_MAX_CONN) {     /* not reached: the caller checks nconn */
+		close(fd);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.u64 = i;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_err("worker: epoll_ctl: %s", strerror(errno));
 		close(fd);
 		return;
 	}
@@ -205,6 +219,26 @@ worker_serve(struct worker *w, size_t i)
 	fcgi_board_set(w->board, w->slot, FCGI_PH_IDLE);
 }
 
+/* The web server closed connection i and sent nothing more: forget it
+ * without libfcgi, whose close of a connection it finds at its end shuts
+ * it down, waits for the peer in poll() and tries an accept() on no
+ * socket (four system calls for nothing; nginx closes its FastCGI
+ * connection after every HEAD request). 1 if it was dropped. */
+static int
+conn_closed(struct worker *w, size_t i)
+{
+	char b;
+	ssize_t n;
+
+	do
+		n = recv(w->conn[i].req.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n != 0)
+		return 0;       /* data to read first, or an error libfcgi will see */
+	conn_drop(w, i);
+	return 1;
+}
+
 /* Answer what is already waiting on the open connections, without
  * waiting for more: the web server may have sent a request on a kept
  * connection just before we decided to stop. */
@@ -225,58 +259,68 @@ worker_flush(struct worker *w)
 	}
 }
 
+/* Put the listening socket in the epoll set or take it out; 0, or -1 on
+ * an error that leaves the worker unable to accept. */
+static int
+worker_listen(struct worker *w, int on)
+{
+	struct epoll_event ev;
+
+	if (on == w->lfd_armed)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.u64 = UINT64_MAX;
+	if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->lfd, on ? &ev : NULL) != 0) {
+		log_err("worker: epoll_ctl (listening socket): %s", strerror(errno));
+		return -1;
+	}
+	w->lfd_armed = on;
+	return 0;
+}
+
+#define WORKER_EVENTS 16
+
 static int
 worker_loop(struct worker *w, const sigset_t *wait_mask)
 {
-	struct pollfd pfd[1 + WORKER_MAX_CONN];
-	size_t map[1 + WORKER_MAX_CONN];
-	struct timespec ts, *tmo;
+	struct epoll_event ev[WORKER_EVENTS];
 	int64_t now;
-	size_t n, k, i;
-	int r, listening;
+	int k, r, tmo, accept_ready;
+	uint64_t i;
 
 	while (!worker_stop && !w->fatal) {
-		n = 0;
-		tmo = NULL;
+		tmo = -1;
 		now = fcgi_now_ms();
-		listening = w->nconn < WORKER_MAX_CONN && now >= w->accept_paused_until;
-		if (listening) {
-			pfd[n].fd = w->lfd;
-			pfd[n].events = POLLIN;
-			map[n++] = SIZE_MAX;
-		} else if (now < w->accept_paused_until) {
-			ts.tv_sec = (time_t)((w->accept_paused_until - now) / 1000);
-			ts.tv_nsec = (long)((w->accept_paused_until - now) % 1000) * 1000000L;
-			tmo = &ts;
-		}
-		for (i = 0; i < WORKER_MAX_CONN; i++) {
-			if (!w->conn[i].used)
-				continue;
-			pfd[n].fd = w->conn[i].req.ipcFd;
-			pfd[n].events = POLLIN;
-			map[n++] = i;
-		}
-		for (k = 0; k < n; k++)
-			pfd[k].revents = 0;
-		r = ppoll(pfd, n, tmo, wait_mask);
+		if (worker_listen(w, w->nconn < WORKER_MAX_CONN && now >= w->accept_paused_until) < 0)
+			return FCGI_EXIT_ERROR;
+		if (now < w->accept_paused_until)
+			tmo = (int)(w->accept_paused_until - now);
+		r = epoll_pwait(w->epfd, ev, WORKER_EVENTS, tmo, wait_mask);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("worker: ppoll: %s", strerror(errno));
+			log_err("worker: epoll_pwait: %s", strerror(errno));
 			return FCGI_EXIT_ERROR;
 		}
-		for (k = 0; k < n && !w->fatal; k++) {
-			if (map[k] == SIZE_MAX || pfd[k].revents == 0)
-				continue;
-			worker_serve(w, map[k]);
-		}
-		if (listening && !w->fatal && pfd[0].revents != 0) {
-			if (pfd[0].revents & (POLLERR | POLLNVAL)) {
-				log_err("worker: the listening socket failed");
-				return FCGI_EXIT_ERROR;
+		/* The connections first, then at most one new one. */
+		accept_ready = 0;
+		for (k = 0; k < r && !w->fatal; k++) {
+			i = ev[k].data.u64;
+			if (i == UINT64_MAX) {
+				if (ev[k].events & EPOLLERR) {
+					log_err("worker: the listening socket failed");
+					return FCGI_EXIT_ERROR;
+				}
+				accept_ready = 1;
+			} else if (i < WORKER_MAX_CONN && w->conn[i].used) {
+				if ((ev[k].events & (EPOLLRDHUP | EPOLLHUP)) && conn_closed(w, (size_t)i))
+					continue;
+				worker_serve(w, (size_t)i);
 			}
-			worker_accept(w);
 		}
+		if (accept_ready && !w->fatal && w->lfd_armed)
+			worker_accept(w);
 	}
 	if (!w->fatal)
 		worker_flush(w);
@@ -307,10 +351,15 @@ fcgi_worker_run(const struct acme_config *cfg, int lfd, struct fcgi_board *board
 		log_err("worker: out of memory");
 		goto out;
 	}
+	w->epfd = -1;
 	w->cfg = cfg;
 	w->board = board;
 	w->slot = slot;
 	w->lfd = lfd;
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_err("worker: epoll_create1: %s", strerror(errno));
+		goto out;
+	}
 	e = acme_ctx_new(cfg, &w->ctx);
 	if (e != ACME_OK) {
 		log_err("worker: cannot open the core: %s", acme_strerror(e));
@@ -329,6 +378,8 @@ out:
 	if (w != NULL) {
 		for (i = 0; i < WORKER_MAX_CONN; i++)
 			conn_drop(w, i);
+		if (w->epfd >= 0)
+			close(w->epfd);
 		acme_ctx_free(w->ctx);
 		free(w->body);
 		free(w);

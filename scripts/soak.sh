@@ -92,7 +92,9 @@ sample() { # T: one line per server process
 	{
 		[ -n "$master" ] && echo "master $master"
 		for pid in $(pgrep -P "$master" 2>/dev/null); do echo "worker $pid"; done
-		pid=$(stack_pid "$state" acme-validator) && echo "validator $pid"
+		# The supervising process, and its child that does the work.
+		pid=$(stack_pid "$state" acme-validator) && echo "validator-supervisor $pid"
+		pid=$(stack_validator_child "$state") && echo "validator $pid"
 		pid=$(stack_pid "$state" nginx) && echo "nginx-master $pid" &&
 			for w in $(pgrep -P "$pid" 2>/dev/null); do echo "nginx-worker $w"; done
 	} | while read -r role pid; do

@@ -271,8 +271,8 @@ stack__san_env() { # STATE
 }
 
 # The unprivileged users, when started as root (see docs/security.md):
-# acme-fcgi drops to STACK_USER (acme) itself (-u), acme-validator runs as
-# STACK_VALIDATOR_USER (acme-validator, group acme) under setpriv.
+# acme-fcgi drops to STACK_USER (acme) itself (-u), acme-validator to
+# STACK_VALIDATOR_USER (acme-validator) with STACK_USER's group (-u USER:GROUP).
 # STACK_USER= (empty) keeps everything as root. Without those users (a
 # machine where scripts/deps.sh did not run as root) nothing is dropped.
 stack__user() {
@@ -283,7 +283,7 @@ stack__user() {
 
 stack__vuser() {
 	stack__user || return 1
-	id -u "${STACK_VALIDATOR_USER:-acme-validator}" >/dev/null 2>&1 && command -v setpriv >/dev/null
+	id -u "${STACK_VALIDATOR_USER:-acme-validator}" >/dev/null 2>&1
 }
 
 # stack__start_fcgi STATE: spawn-fcgi -n, socket STATE/run/fcgi.sock.
@@ -303,20 +303,19 @@ stack__start_fcgi() {
 }
 
 # stack__start_validator STATE: in the foreground (-f), so that the pid
-# recorded is the daemon's.
+# recorded is the daemon's supervising process (its child does the work:
+# stack_validator_child). STACK_VALIDATOR_WATCHDOG: its -t (seconds).
 stack__start_validator() {
 	local state=$1 bin
-	local -a pre=()
+	local -a args
 	bin=$(stack__build)
-	if stack__vuser; then
-		pre=(setpriv --reuid="${STACK_VALIDATOR_USER:-acme-validator}"
-			--regid="$(id -gn "${STACK_USER-acme}")" --clear-groups --no-new-privs
-			--inh-caps=-all --bounding-set=-all)
-	fi
+	args=(-c "$state/acme.conf" -f)
+	[ -n "${STACK_VALIDATOR_WATCHDOG:-}" ] && args+=(-t "$STACK_VALIDATOR_WATCHDOG")
+	stack__vuser && args+=(-u "${STACK_VALIDATOR_USER:-acme-validator}:$(id -gn "${STACK_USER-acme}")")
 	stack__wrap "$state" acme-validator
 	stack__san_env "$state"
-	(umask 007; exec env "${STACK__ENV[@]}" "${pre[@]}" "${STACK__WRAP[@]}" "$bin/acme-validator" \
-		-c "$state/acme.conf" -f) >>"$state/log/acme-validator.out" 2>&1 &
+	(umask 007; exec env "${STACK__ENV[@]}" "${STACK__WRAP[@]}" "$bin/acme-validator" \
+		"${args[@]}") >>"$state/log/acme-validator.out" 2>&1 &
 	stack__save "$state" acme-validator $!
 }
 
@@ -476,6 +475,14 @@ stack_workers() {
 	local master
 	master=$(stack_pid "$1" acme-fcgi) || return 1
 	pgrep -P "$master" 2>/dev/null
+}
+
+# stack_validator_child STATE: the pid of the acme-validator process that
+# does the work (the child of the supervising process stack_pid names).
+stack_validator_child() {
+	local sup
+	sup=$(stack_pid "$1" acme-validator) || return 1
+	pgrep -P "$sup" 2>/dev/null | head -n 1 | grep .
 }
 
 # stack_component_stop STATE NAME: stop one component (acme-validator, the

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,17 @@ close_db(DB **db)
 	*db = NULL;
 }
 
+/*
+ * The stores whose environment had panicked when they were closed. libdb
+ * frees nothing of a panicked environment: DB->close and DB_ENV->close
+ * only close the file descriptors and return DB_RUNRECOVERY. Such a process
+ * is on its way out for recovery anyway; the handles are kept here,
+ * reachable, so that a leak checker (LeakSanitizer, valgrind) does not
+ * count libdb's abandoned memory as a leak of ours.
+ */
+static pthread_mutex_t st_abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct store *st_abandoned;
+
 void
 store_close(struct store *s)
 {
@@ -242,7 +254,13 @@ store_close(struct store *s)
 			close_db(&s->db[i]);
 		if ((s->flags & STORE_OPEN_DAEMON) && !atomic_load(&s->panicked))
 			(void)s->env->txn_checkpoint(s->env, 0, 0, 0);
-		(void)s->env->close(s->env, 0);
+		if (s->env->close(s->env, 0) == DB_RUNRECOVERY) {
+			pthread_mutex_lock(&st_abandoned_mu);
+			s->abandoned_next = st_abandoned;
+			st_abandoned = s;
+			pthread_mutex_unlock(&st_abandoned_mu);
+			return;
+		}
 	}
 	free(s);
 }

@@ -133,6 +133,7 @@ struct store {
 	unsigned flags;       /* enum store_open_flags */
 	pid_t pid;            /* the process that opened it */
 	atomic_int panicked;  /* DB_EVENT_PANIC seen or DB_RUNRECOVERY returned */
+	struct store *abandoned_next; /* closed while panicked: see store_close */
 };
 
 /* Internal transaction flag: read-only with degree-3 isolation (read locks

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test runner behind `make check`.
 #
-#   tests/run.sh                 every group: layering unit store validator integration
+#   tests/run.sh                 every group: layering unit store validator fuzz integration
 #   tests/run.sh unit store      some groups
 #   tests/run.sh tests/integration/certbot.sh   one test
 #
@@ -73,12 +73,12 @@ group_integration() {
 }
 
 if [ $# -eq 0 ]; then
-	set -- layering unit store validator integration
+	set -- layering unit store validator fuzz integration
 fi
 for g in "$@"; do
 	case "$g" in
 	layering) group_layering ;;
-	unit|store|validator) group_bins "$g" ;;
+	unit|store|validator|fuzz) group_bins "$g" ;;
 	integration) group_integration ;;
 	*.sh) run_one "$(basename "$g" .sh)" 900 bash "$g" ;;
 	*) if [ -x "$g" ]; then run_one "$(basename "$g")" 600 "$g"; else echo "run.sh: unknown test or group '$g'"; failed=$((failed + 1)); fi ;;

@@ -1,13 +1,20 @@
 /*
  * acme-validator: the daemon that does all outbound network work.
  *
- *   acme-validator -c /path/acme.conf [-f]
+ *   acme-validator -c /path/acme.conf [-f] [-n] [-t SECONDS] [-u USER[:GROUP]]
  *
  * One thread, one poll() loop (validators/loop.c) over the wake-up socket,
  * a signal pipe, libunbound, libcurl's sockets and the tls-alpn-01
  * connections. SIGTERM/SIGINT: stop leasing, give validations in flight a
  * short grace, abandon the rest (their leases expire and another attempt is
  * made), exit 0. SIGHUP: reload the configuration.
+ *
+ * -u: started as root, run as USER (core/priv.h) from before the
+ * configuration is read; a seccomp filter in every case. The work runs in a
+ * child of a supervising process (validators/super.h) that restarts it when
+ * it dies or when its main loop has not gone round for -t SECONDS (60): the
+ * sign of a wait on a lock that a killed process held. -n: no supervising
+ * process (debugging).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +28,11 @@
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/priv.h"
 #include "store/store.h"
 #include "validators/loop.h"
 #include "validators/sched.h"
+#include "validators/super.h"
 #include "validators/upstream.h"
 #include "validators/val.h"
 
@@ -194,7 +203,7 @@ maintain(struct daemon *d)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: acme-validator -c config [-f]\n");
+	fprintf(stderr, "usage: acme-validator -c config [-f] [-n] [-t SECONDS] [-u USER[:GROUP]]\n");
 	exit(2);
 }
 
@@ -204,15 +213,30 @@ main(int argc, char **argv)
 	struct daemon d;
 	const char *conf = NULL;
 	int64_t next_maint, drain_end;
-	int ch, fg = 0, wait, rc = 1;
-	char *run_dir = NULL, *conf_abs = NULL;
+	int ch, fg = 0, wait, rc = 1, sst = 1, supervised = 1, watchdog = VAL_SUPER_WATCHDOG_DEFAULT;
+	char *run_dir = NULL, *conf_abs = NULL, *end;
+	const char *user = NULL;
+	long v;
 
 	memset(&d, 0, sizeof(d));
 	d.wake_fd = d.sig_rd = -1;
-	while ((ch = getopt(argc, argv, "c:fh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhnt:u:")) != -1) {
 		switch (ch) {
 		case 'c': conf = optarg; break;
 		case 'f': fg = 1; break;
+		case 'n': supervised = 0; break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < VAL_SUPER_WATCHDOG_MIN || v > VAL_SUPER_WATCHDOG_MAX) {
+				fprintf(stderr, "acme-validator: -t takes seconds, %d to %d\n",
+				    VAL_SUPER_WATCHDOG_MIN, VAL_SUPER_WATCHDOG_MAX);
+				exit(2);
+			}
+			watchdog = (int)v;
+			break;
+		case 'u': user = optarg; break;
 		default: usage();
 		}
 	}
@@ -223,6 +247,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "acme-validator: %s: %s\n", conf, strerror(errno));
 		goto out;
 	}
+	/* Root goes before anything is read; the filter before any library
+	 * starts. */
+	acme_log_open("acme-validator", "stderr");
+	if (acme_priv_drop(user) != ACME_OK || acme_priv_nodump() != ACME_OK ||
+	    acme_priv_seccomp() != ACME_OK)
+		goto out;
 	if (acme_config_load(conf_abs, &d.cfg) != ACME_OK)
 		goto out;
 	acme_log_open("acme-validator", d.cfg->log);
@@ -236,6 +266,12 @@ main(int argc, char **argv)
 		}
 		if (d.cfg->log == NULL || strcmp(d.cfg->log, "stderr") == 0)
 			acme_log_open("acme-validator", "syslog");
+	}
+	/* The parent supervises and returns here when it is over; the work
+	 * goes on in its children. */
+	if (supervised && val_super_start(watchdog, &sst) != 0) {
+		rc = sst;
+		goto out;
 	}
 	if (acme_audit_open(d.cfg) != ACME_OK)
 		goto out;
@@ -265,12 +301,14 @@ main(int argc, char **argv)
 	if (val_loop_watch(d.loop, d.wake_fd, POLLIN, wake_io, &d) != ACME_OK)
 		goto out;
 	(void)conf_changed(&d);
+	val_super_ready();
 	log_info("started: resolver %s, http-01 port %d, tls-alpn-01 port %d, %d in flight",
 	    d.cfg->resolver ? d.cfg->resolver : "system", d.cfg->http01_port,
 	    d.cfg->tlsalpn01_port, d.cfg->validator_inflight);
 
 	next_maint = val_now_ms() + MAINTAIN_MS;
 	while (!d.stop) {
+		val_super_beat();
 		wait = val_sched_tick(d.sched);
 		if (next_maint - val_now_ms() < wait)
 			wait = (int)(next_maint - val_now_ms());
@@ -287,9 +325,11 @@ main(int argc, char **argv)
 	log_info("stopping: %zu validations in flight", val_engine_inflight(d.eng));
 	val_sched_drain(d.sched);
 	drain_end = val_now_ms() + DRAIN_MS;
-	while (val_engine_inflight(d.eng) > 0 && val_now_ms() < drain_end)
+	while (val_engine_inflight(d.eng) > 0 && val_now_ms() < drain_end) {
+		val_super_beat();
 		if (val_loop_once(d.loop, (int)(drain_end - val_now_ms())) != ACME_OK)
 			break;
+	}
 	if (val_engine_inflight(d.eng) > 0)
 		log_info("abandoning %zu validations (their leases expire)",
 		    val_engine_inflight(d.eng));

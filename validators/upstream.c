@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "core/audit.h"
 #include "core/b64.h"
 #include "core/jobs.h"
 #include "core/json.h"
@@ -45,6 +46,9 @@
 #define UPS_NONCE_TRIES  3
 #define UPS_LOOK_MS      1000            /* the queue is looked at this often */
 #define ARI_DEFAULT_RECHECK (6 * 3600)
+#define TLS_CHECK_MS     (3600 * 1000)   /* the server's own certificate is looked at this often */
+#define TLS_MIN_GAP      1800            /* a renewal that ended is not asked for again sooner */
+#define TLS_KEY_LABEL    "self-tls/server-key"   /* what the sealed key in progress is bound to */
 
 /* What the daemon keeps of an RA directory across runs. */
 struct ups_dir {
@@ -55,6 +59,7 @@ struct ups_dir {
 	struct ups_key key;            /* .pkey NULL until loaded */
 	char *account_url;
 	char nonce[128];               /* one spare nonce, "" = none */
+	struct json_object *profiles;  /* the directory's meta.profiles, or NULL */
 	struct ups_dir *next;
 };
 
@@ -69,6 +74,8 @@ struct val_upstream {
 	int draining;
 	int64_t next_due;              /* UTC s of the earliest queued job, 0 = none known */
 	int64_t next_look;             /* monotonic ms */
+	int tls_check_now;             /* look at the server's own certificate at the next tick */
+	int64_t tls_next_check;        /* monotonic ms */
 };
 
 struct ups_run;
@@ -86,8 +93,15 @@ struct ups_run {
 	long timeout_ms;
 	int64_t dns_wait_ms;
 	struct ups_dns_conf dns;
+	/* self-service TLS (STORE_JOB_TLS_RENEW): copies of the tls_* settings */
+	char **tls_names;
+	size_t ntls;
+	char *tls_cert_file, *tls_key_file, *tls_key_type, *tls_reload;
+	EVP_PKEY *tls_key;             /* the certificate's new key, made by this daemon */
+	struct ups_exec *execop;       /* the reload command */
 	/* progress, persisted with the job */
 	char *order_url, *finalize_url, *cert_url;
+	char *tls_sealed;              /* TLS: the new key, sealed (base64url) */
 	/* what this run learnt */
 	struct json_object *order;     /* the upstream order as last read */
 	size_t authz_i;                /* the authorization being worked on */
@@ -336,7 +350,7 @@ static void
 on_directory(struct ups_run *r, const struct ups_resp *resp)
 {
 	struct ups_dir *ud = r->ud;
-	struct json_object *o;
+	struct json_object *o, *m, *pr;
 	char *prob;
 
 	if (!ok_status(resp) || (o = parse_body(resp)) == NULL ||
@@ -357,6 +371,12 @@ on_directory(struct ups_run *r, const struct ups_resp *resp)
 	set_str(&ud->new_order, acme_json_str(o, "newOrder"));
 	set_str(&ud->revoke, acme_json_str(o, "revokeCert"));
 	set_str(&ud->renewal_info, acme_json_str(o, "renewalInfo"));
+	/* draft-ietf-acme-profiles: the profiles it offers, by name. */
+	json_object_put(ud->profiles);
+	ud->profiles = NULL;
+	if ((m = acme_json_get(o, "meta")) != NULL && (pr = acme_json_get(m, "profiles")) != NULL &&
+	    json_object_is_type(pr, json_type_object))
+		ud->profiles = json_object_get(pr);
 	json_object_put(o);
 	ud->fetched = val_now_ms();
 	run_next(r);
@@ -413,6 +433,23 @@ account_url_txn(struct store_txn *t, void *arg)
 	return store_upstream_put(t, &k->rec, 0);
 }
 
+/* The passphrase that seals this run's keys into pass (ACME_SECRET_MAX
+ * bytes; the caller wipes it). 0, or -1 after ending the run. */
+static int
+read_pass(struct ups_run *r, char *pass, size_t *plen)
+{
+	char *prob;
+
+	if (acme_secret_read(r->pass_file, "upstream passphrase", pass, ACME_SECRET_MAX, plen) ==
+	    ACME_OK)
+		return 0;
+	prob = acme_upstream_problem(PROB_SERVER_INTERNAL, "this RA's upstream account "
+	    "passphrase cannot be read (see the server's log)", NULL);
+	run_end(r, ACME_JOB_FAIL, prob);
+	free(prob);
+	return -1;
+}
+
 /*
  * The account key: from the store (decrypted with the passphrase), or a new
  * one, stored sealed before it is ever used. 0, or -1 after ending the run.
@@ -433,13 +470,8 @@ load_key(struct ups_run *r)
 	memset(&k, 0, sizeof(k));
 	memset(&rec, 0, sizeof(rec));
 	k.dir = ud->name;
-	if (acme_secret_read(r->pass_file, "upstream passphrase", pass, sizeof(pass), &plen) !=
-	    ACME_OK) {
-		prob = acme_upstream_problem(PROB_SERVER_INTERNAL, "this RA's upstream account "
-		    "passphrase cannot be read (see the server's log)", NULL);
-		run_end(r, ACME_JOB_FAIL, prob);
+	if (read_pass(r, pass, &plen) < 0)
 		goto out;
-	}
 	if ((e = store_txn_run(r->u->store, STORE_TXN_RO, key_get_txn, &k)) != STORE_OK) {
 		run_end(r, ACME_JOB_RETRY, NULL);
 		goto out;
@@ -577,6 +609,7 @@ save_progress(struct ups_run *r, const char *step)
 	acme_json_add_str(o, "order", r->order_url);
 	acme_json_add_str(o, "finalize", r->finalize_url);
 	acme_json_add_str(o, "certificate", r->cert_url);
+	acme_json_add_str(o, "key", r->tls_sealed);
 	text = acme_json_dump(o);
 	json_object_put(o);
 	if (text == NULL)
@@ -603,6 +636,7 @@ load_progress(struct ups_run *r)
 	set_str(&r->order_url, acme_json_str(o, "order"));
 	set_str(&r->finalize_url, acme_json_str(o, "finalize"));
 	set_str(&r->cert_url, acme_json_str(o, "certificate"));
+	set_str(&r->tls_sealed, acme_json_str(o, "key"));
 	json_object_put(o);
 }
 
@@ -678,10 +712,9 @@ on_new_order(struct ups_run *r, const struct ups_resp *resp)
 	order_step(r);
 }
 
-static char *
-new_order_payload(struct ups_run *r)
+char *
+ups_new_order_payload(const struct store_order *o, struct json_object *profiles)
 {
-	const struct store_order *o = &r->it.order;
 	struct json_object *p = json_object_new_object(), *arr, *id;
 	char *out;
 	size_t i;
@@ -696,6 +729,13 @@ new_order_payload(struct ups_run *r)
 		json_object_array_add(arr, id);
 	}
 	json_object_object_add(p, "identifiers", arr);
+	/* The order's profile, where the upstream offers one of that name; an
+	 * upstream without profiles refuses the member, and one with other
+	 * profiles would refuse the name: then its default applies. */
+	if (o->profile != NULL && profiles != NULL &&
+	    json_object_is_type(profiles, json_type_object) &&
+	    json_object_object_get_ex(profiles, o->profile, NULL))
+		acme_json_add_str(p, "profile", o->profile);
 	out = acme_json_dump(p);
 	json_object_put(p);
 	return out;
@@ -898,6 +938,8 @@ on_finalized(struct ups_run *r, const struct ups_resp *resp)
 	order_step(r);
 }
 
+static void tls_put_in_place(struct ups_run *r);
+
 static void
 on_cert(struct ups_run *r, const struct ups_resp *resp)
 {
@@ -933,7 +975,10 @@ on_cert(struct ups_run *r, const struct ups_resp *resp)
 	r->res.cert_der = r->res_der;
 	r->res.cert_der_len = r->res_der_len;
 	r->res.chain_pem = r->res_chain;
-	run_end(r, ACME_JOB_DONE, NULL);
+	if (r->it.kind == STORE_JOB_TLS_RENEW)
+		tls_put_in_place(r);
+	else
+		run_end(r, ACME_JOB_DONE, NULL);
 out:
 	OPENSSL_free(der);
 	X509_free(x);
@@ -1072,7 +1117,180 @@ on_ari(struct ups_run *r, const struct ups_resp *resp)
 }
 
 /* ------------------------------------------------------------------ */
+/* Self-service TLS. */
+
+/*
+ * The new key and what the order needs of it: the key is made and stored
+ * sealed in the job's progress before the order exists, so that a run
+ * resumed after a restart finalizes (or downloads) the same order with the
+ * same key. 0, or -1 after ending the run.
+ */
+static int
+tls_prepare(struct ups_run *r)
+{
+	struct store_order *o = &r->it.order;
+	unsigned char *sealed = NULL;
+	size_t slen = 0, plen = 0, i;
+	char pass[ACME_SECRET_MAX];
+	EVP_PKEY *k = NULL;
+	int ret = -1;
+
+	if (read_pass(r, pass, &plen) < 0)
+		return -1;
+	if (r->tls_sealed != NULL && r->order_url != NULL) {
+		if (b64u_decode(r->tls_sealed, strlen(r->tls_sealed), &sealed, &slen) != ACME_OK ||
+		    acme_upstream_open(sealed, slen, pass, plen, TLS_KEY_LABEL, &k) != ACME_OK) {
+			log_err("self-service TLS: the key of the order under way (%s) cannot be "
+			    "unlocked (another tls_passphrase_file?): starting a new order",
+			    r->order_url);
+			k = NULL;
+		}
+		free(sealed);
+		sealed = NULL;
+	}
+	if (k == NULL) {
+		/* A new order, for a new key. */
+		free(r->order_url);
+		free(r->finalize_url);
+		free(r->cert_url);
+		free(r->tls_sealed);
+		r->order_url = r->finalize_url = r->cert_url = r->tls_sealed = NULL;
+		if (acme_upstream_keygen(r->tls_key_type, &k) != ACME_OK ||
+		    acme_upstream_seal(k, pass, plen, TLS_KEY_LABEL, &sealed, &slen) != ACME_OK ||
+		    (r->tls_sealed = b64u_encode(sealed, slen)) == NULL) {
+			run_end(r, ACME_JOB_RETRY, NULL);
+			goto out;
+		}
+		if (save_progress(r, "key") < 0)
+			goto out;
+	}
+	store_order_free(o);
+	memset(o, 0, sizeof(*o));
+	if (ups_tls_csr(k, r->tls_names, r->ntls, &o->csr, &o->csr_len) != ACME_OK ||
+	    (o->ident = calloc(r->ntls, sizeof(*o->ident))) == NULL) {
+		run_end(r, ACME_JOB_RETRY, NULL);
+		goto out;
+	}
+	for (i = 0; i < r->ntls; i++) {
+		o->ident[i].type = STORE_IDENT_DNS;
+		if ((o->ident[i].value = strdup(r->tls_names[i])) == NULL) {
+			run_end(r, ACME_JOB_RETRY, NULL);
+			goto out;
+		}
+		o->nident++;
+	}
+	r->tls_key = k;
+	k = NULL;
+	ret = 0;
+out:
+	OPENSSL_cleanse(pass, sizeof(pass));
+	free(sealed);
+	EVP_PKEY_free(k);
+	return ret;
+}
+
+static void
+on_reloaded(void *arg, int status, const char *err)
+{
+	struct ups_run *r = arg;
+	char *prob;
+
+	(void)status;
+	r->execop = NULL;
+	if (err != NULL) {
+		log_err("self-service TLS: the new certificate is in place, but %s", err);
+		prob = acme_upstream_problem(PROB_SERVER_INTERNAL, err, NULL);
+		run_end(r, ACME_JOB_RETRY, prob);
+		free(prob);
+		return;
+	}
+	log_info("self-service TLS: the reload command (%s) ran", r->tls_reload);
+	run_end(r, ACME_JOB_DONE, NULL);
+}
+
+/* The certificate is in: put it and its key in place, then the reload. */
+static void
+tls_put_in_place(struct ups_run *r)
+{
+	struct acme_tls_config t;
+	const unsigned char *p = r->res_der;
+	const ASN1_INTEGER *sn;
+	X509 *x = NULL;
+	char err[600], serial[STORE_SERIAL_MAX + 1] = "?", *prob;
+	char **argv = NULL;
+	int64_t nb = 0, na = 0;
+	struct tm tm;
+	enum acme_err rc;
+
+	memset(&t, 0, sizeof(t));
+	t.names = r->tls_names;
+	t.nnames = r->ntls;
+	t.cert_file = r->tls_cert_file;
+	t.key_file = r->tls_key_file;
+	if ((rc = ups_tls_install(&t, r->tls_key, r->res_der, r->res_der_len, r->res_chain, err,
+	    sizeof(err))) != ACME_OK) {
+		log_err("self-service TLS: the new certificate was not put in place: %s", err);
+		prob = acme_upstream_problem(PROB_SERVER_INTERNAL, err, NULL);
+		/* Not what was asked for (the names changed meanwhile?): a new
+		 * order (tls_outcome); the files could not be written: again. */
+		run_end(r, rc == ACME_EINVAL ? ACME_JOB_FAIL : ACME_JOB_RETRY, prob);
+		free(prob);
+		return;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)r->res_der_len)) != NULL) {
+		sn = X509_get0_serialNumber(x);
+		for (int i = 0; i < ASN1_STRING_length(sn) && i < STORE_SERIAL_MAX / 2; i++)
+			snprintf(serial + 2 * i, 3, "%02x", ASN1_STRING_get0_data(sn)[i]);
+		if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
+			nb = (int64_t)timegm(&tm);
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+			na = (int64_t)timegm(&tm);
+	}
+	log_info("self-service TLS: certificate %s for %s%s from %s is in %s (key %s)",
+	    serial, r->tls_names[0], r->ntls > 1 ? " and more" : "", r->dir_url,
+	    r->tls_cert_file, r->tls_key_file);
+	acme_audit("tls.renew", ACME_TLS_SELF, "sjssii", "serial", serial,
+	    "identifiers", acme_audit_idents(r->it.order.ident, r->it.order.nident),
+	    "issuer", r->dir_url, "cert_file", r->tls_cert_file, "not_before", nb, "not_after", na);
+	X509_free(x);
+	if (r->tls_reload == NULL) {
+		run_end(r, ACME_JOB_DONE, NULL);
+		return;
+	}
+	if (ups_tls_argv(r->tls_reload, &argv) != ACME_OK ||
+	    ups_exec_start(r->u->loop, argv, (int)r->timeout_ms, "the reload command "
+	    "(tls_reload_command)", on_reloaded, r, &r->execop) != ACME_OK) {
+		log_err("self-service TLS: the new certificate is in place, but the reload command "
+		    "(%s) could not be started", r->tls_reload);
+		prob = acme_upstream_problem(PROB_SERVER_INTERNAL, "the reload command could not be "
+		    "started", NULL);
+		run_end(r, ACME_JOB_RETRY, prob);
+		free(prob);
+	}
+	ups_tls_argv_free(argv);
+}
+
+/* ------------------------------------------------------------------ */
 /* The run. */
+
+/* An order's next request (client orders and the server's own). */
+static void
+order_next(struct ups_run *r)
+{
+	char *p = NULL;
+
+	if (r->order_url == NULL) {
+		if ((p = ups_new_order_payload(&r->it.order, r->ud->profiles)) == NULL)
+			run_end(r, ACME_JOB_RETRY, NULL);
+		else
+			request(r, "POST", r->ud->new_order, p, 0, NULL, on_new_order);
+	} else if (r->order == NULL) {
+		request(r, "POST", r->order_url, "", 0, NULL, on_order);
+	} else {
+		order_step(r);
+	}
+	free(p);
+}
 
 static void
 run_next(struct ups_run *r)
@@ -1094,17 +1312,15 @@ run_next(struct ups_run *r)
 		goto out;
 	}
 	switch (r->it.kind) {
+	case STORE_JOB_TLS_RENEW:
+		/* The server's own certificate is an order like a client's, for
+		 * tls_names, with the CSR of a key made here. */
+		if (r->tls_key == NULL && tls_prepare(r) < 0)
+			break;
+		order_next(r);
+		break;
 	case STORE_JOB_UPSTREAM_ORDER:
-		if (r->order_url == NULL) {
-			if ((p = new_order_payload(r)) == NULL)
-				run_end(r, ACME_JOB_RETRY, NULL);
-			else
-				request(r, "POST", ud->new_order, p, 0, NULL, on_new_order);
-		} else if (r->order == NULL) {
-			request(r, "POST", r->order_url, "", 0, NULL, on_order);
-		} else {
-			order_step(r);
-		}
+		order_next(r);
 		break;
 	case STORE_JOB_UPSTREAM_REVOKE:
 		if (ud->revoke == NULL || (p = revoke_payload(r)) == NULL) {
@@ -1140,10 +1356,12 @@ static void
 run_free(struct ups_run *r)
 {
 	struct val_upstream *u = r->u;
+	size_t i;
 
 	val_timer_disarm(u->loop, &r->timer);
 	ups_http_cancel(r->req);
 	ups_dns_cancel(r->dnsop);
+	ups_exec_cancel(r->execop);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -1172,8 +1390,64 @@ run_free(struct ups_run *r)
 	free(r->res_problem);
 	free(r->res_der);
 	free(r->res_chain);
+	for (i = 0; i < r->ntls; i++)
+		free(r->tls_names[i]);
+	free(r->tls_names);
+	free(r->tls_cert_file);
+	free(r->tls_key_file);
+	free(r->tls_key_type);
+	free(r->tls_reload);
+	free(r->tls_sealed);
+	EVP_PKEY_free(r->tls_key);
 	OPENSSL_cleanse(r, sizeof(*r));
 	free(r);
+}
+
+/* The detail of a problem document (and of its first subproblem) into buf. */
+static const char *
+problem_detail(const char *json, char *buf, size_t cap)
+{
+	struct json_object *o = NULL, *sub;
+	const char *why, *d, *sd = NULL;
+
+	snprintf(buf, cap, "no reason given");
+	if (json == NULL || acme_json_parse(json, strlen(json), &o, &why) != ACME_OK)
+		return buf;
+	d = acme_json_str(o, "detail");
+	if ((sub = acme_json_get(o, "subproblems")) != NULL &&
+	    json_object_is_type(sub, json_type_array) && json_object_array_length(sub) > 0)
+		sd = acme_json_str(json_object_array_get_idx(sub, 0), "detail");
+	if (d != NULL)
+		snprintf(buf, cap, "%s%s%s", d, sd ? ": " : "", sd ? sd : "");
+	json_object_put(o);
+	return buf;
+}
+
+/*
+ * Self-service TLS has no client to tell: what would fail an order is
+ * retried by the backoff with a new upstream order (until the deadline),
+ * and every failure is logged as an error the operator sees.
+ */
+static void
+tls_outcome(struct ups_run *r)
+{
+	char detail[800];
+
+	if (r->res.outcome == ACME_JOB_FAIL) {
+		free(r->order_url);
+		free(r->finalize_url);
+		free(r->cert_url);
+		free(r->tls_sealed);
+		r->order_url = r->finalize_url = r->cert_url = r->tls_sealed = NULL;
+		if (save_progress(r, "restart") < 0)
+			return;
+		r->res.outcome = ACME_JOB_RETRY;
+	}
+	if (r->res.outcome == ACME_JOB_RETRY)
+		log_err("self-service TLS: renewing the certificate for %s (%s) failed: %s; tried "
+		    "again after a backoff", r->ntls > 0 ? r->tls_names[0] : "?",
+		    r->tls_cert_file ? r->tls_cert_file : "?",
+		    problem_detail(r->res_problem, detail, sizeof(detail)));
 }
 
 /* Record the outcome (outcome 0: nothing to record) and free the run. */
@@ -1184,6 +1458,8 @@ run_record(struct ups_run *r)
 	int64_t next = 0;
 	enum acme_err rc;
 
+	if (r->it.kind == STORE_JOB_TLS_RENEW && r->res.outcome != 0 && u->store != NULL)
+		tls_outcome(r);
 	if (r->res.outcome != 0 && u->store != NULL) {
 		r->res.problem = r->res_problem;
 		rc = acme_job_finish(u->store, u->cfg, &r->it, &r->res, now_utc(), &next);
@@ -1261,6 +1537,7 @@ dir_free(struct ups_dir *ud)
 	free(ud->revoke);
 	free(ud->renewal_info);
 	free(ud->account_url);
+	json_object_put(ud->profiles);
 	ups_key_clear(&ud->key);
 	free(ud);
 }
@@ -1305,8 +1582,10 @@ out:
 static int
 run_start(struct val_upstream *u, struct acme_job_item *it)
 {
-	const struct acme_dir_config *d = acme_config_dir(u->cfg, it->dir);
+	const struct acme_dir_config *d = acme_job_dir(u->cfg, it->kind, it->dir);
+	const struct acme_tls_config *tc = &u->cfg->tls;
 	struct ups_run *r;
+	size_t i;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
@@ -1336,6 +1615,22 @@ run_start(struct val_upstream *u, struct acme_job_item *it)
 	r->dns.zone = dupstr(d->upstream_dns_zone);
 	r->dns.tsig_name = dupstr(d->upstream_tsig_name);
 	r->dns.timeout_ms = (int)d->upstream_timeout * 1000;
+	if (r->it.kind == STORE_JOB_TLS_RENEW) {
+		r->tls_cert_file = dupstr(tc->cert_file);
+		r->tls_key_file = dupstr(tc->key_file);
+		r->tls_key_type = dupstr(tc->key_type);
+		r->tls_reload = dupstr(tc->reload_command);
+		if ((r->tls_names = calloc(tc->nnames + 1, sizeof(*r->tls_names))) != NULL)
+			for (i = 0; i < tc->nnames; i++)
+				if ((r->tls_names[r->ntls] = strdup(tc->names[i])) != NULL)
+					r->ntls++;
+		if (r->ntls == 0 || r->ntls != tc->nnames || r->tls_cert_file == NULL ||
+		    r->tls_key_file == NULL || r->tls_key_type == NULL ||
+		    (tc->reload_command != NULL && r->tls_reload == NULL)) {
+			run_end(r, ACME_JOB_RETRY, NULL);
+			return -1;
+		}
+	}
 	if (r->dir_url == NULL || r->pass_file == NULL || r->key_type == NULL) {
 		run_end(r, ACME_JOB_RETRY, NULL);
 		return -1;
@@ -1402,6 +1697,7 @@ val_upstream_use(struct val_upstream *u, struct store *s, const struct acme_conf
 	u->store = s;
 	u->cfg = cfg;
 	u->next_look = 0;
+	u->tls_check_now = 1;          /* at start and after every reload */
 }
 
 void
@@ -1433,6 +1729,51 @@ any_ra(const struct acme_config *cfg)
 	return 0;
 }
 
+static void
+utc_text(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, cap, "%lld", (long long)t);
+}
+
+/*
+ * Self-service TLS: look at the server's certificate and queue its renewal
+ * when it needs one. A check the configuration asked for (start, reload)
+ * may queue a renewal again at once; the periodic one waits TLS_MIN_GAP
+ * after the last renewal ended. 1 when a job was queued.
+ */
+static int
+tls_check(struct val_upstream *u, int64_t mono, int64_t now)
+{
+	const struct acme_tls_config *tc = &u->cfg->tls;
+	char why[700], when[40];
+	int64_t renew_at = 0;
+	int queued = 0, asked = u->tls_check_now;
+
+	u->tls_check_now = 0;
+	u->tls_next_check = mono + TLS_CHECK_MS;
+	if (ups_tls_check(tc, now, why, sizeof(why), &renew_at) == UPS_TLS_FRESH) {
+		utc_text(renew_at, when, sizeof(when));
+		log_info("self-service TLS: %s; renewal at %s", why, when);
+		if ((renew_at - now) * 1000 < TLS_CHECK_MS)
+			u->tls_next_check = mono + (renew_at - now) * 1000;
+		return 0;
+	}
+	if (acme_job_tls_request(u->store, now, asked ? 0 : TLS_MIN_GAP, &queued) != ACME_OK)
+		return 0;
+	if (queued)
+		log_info("self-service TLS: %s: renewal queued (%s)", why, tc->acct.upstream_url);
+	else if (asked)
+		log_info("self-service TLS: %s: a renewal is under way", why);
+	else
+		log_info("self-service TLS: %s: a renewal is under way, or ended less than %ds ago",
+		    why, TLS_MIN_GAP);
+	return queued;
+}
+
 int
 val_upstream_tick(struct val_upstream *u, int look)
 {
@@ -1440,8 +1781,12 @@ val_upstream_tick(struct val_upstream *u, int look)
 	int64_t mono = val_now_ms(), now = now_utc(), when = 0, wait;
 	size_t i, n = 0;
 
-	if (u->store == NULL || u->cfg == NULL || u->draining || !any_ra(u->cfg))
+	if (u->store == NULL || u->cfg == NULL || u->draining ||
+	    (!any_ra(u->cfg) && !u->cfg->tls.enabled))
 		return UPS_LOOK_MS;
+	if (u->cfg->tls.enabled && (u->tls_check_now || mono >= u->tls_next_check) &&
+	    tls_check(u, mono, now))
+		look = 1;
 	if ((look || mono >= u->next_look || (u->next_due > 0 && now >= u->next_due)) &&
 	    u->nruns < UPS_MAX_INFLIGHT) {
 		u->next_look = mono + UPS_LOOK_MS;

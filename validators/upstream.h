@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "core/config.h"
@@ -42,6 +43,13 @@ int val_upstream_tick(struct val_upstream *u, int look);
 void val_upstream_drain(struct val_upstream *u);
 
 size_t val_upstream_inflight(const struct val_upstream *u);
+
+/*
+ * The newOrder payload (JSON text, caller frees) for order o: its
+ * identifiers, and its profile when profiles (the upstream directory's
+ * meta.profiles, may be NULL) offers one of that name. NULL: out of memory.
+ */
+char *ups_new_order_payload(const struct store_order *o, struct json_object *profiles);
 
 /* ------------------------------------------------------------------ */
 /* JWS for the upstream account (validators/upstream_jws.c).            */
@@ -200,5 +208,44 @@ enum val_tsig_check {
  */
 enum val_tsig_check val_dnsupd_check_answer(const unsigned char *msg, size_t len,
     const struct val_dnsupd_tsig *k, uint64_t now, unsigned *tsig_error);
+
+/* ------------------------------------------------------------------ */
+/* Self-service TLS: the files (validators/upstream_tls.c).             */
+
+enum ups_tls_verdict {
+	UPS_TLS_FRESH = 0,       /* nothing to do until *renew_at */
+	UPS_TLS_MISSING,         /* no certificate (or none that parses) */
+	UPS_TLS_NAMES,           /* its names are not exactly tls_names */
+	UPS_TLS_KEY,             /* the key file does not hold its key */
+	UPS_TLS_DUE,             /* tls_renew_fraction of its lifetime has passed */
+};
+
+/*
+ * Whether the certificate in t->cert_file needs replacing at now: why gets
+ * one line for the log (cap bytes), *renew_at when it falls due (0 when it
+ * cannot be told).
+ */
+enum ups_tls_verdict ups_tls_check(const struct acme_tls_config *t, int64_t now, char *why,
+    size_t cap, int64_t *renew_at);
+
+/* A CSR (DER, caller frees *der) for key naming the n DNS names. */
+enum acme_err ups_tls_csr(EVP_PKEY *key, char *const *names, size_t n, unsigned char **der,
+    size_t *len);
+
+/*
+ * Check that the certificate der is for key and names exactly t->names,
+ * then replace t->key_file (mode 0600) and t->cert_file (the leaf, then
+ * chain_pem) atomically, each with the owner of the file it replaces. On
+ * failure nothing was replaced, unless err says that a rename failed, and
+ * err (cap bytes) says why.
+ */
+enum acme_err ups_tls_install(const struct acme_tls_config *t, EVP_PKEY *key,
+    const unsigned char *der, size_t der_len, const char *chain_pem, char *err, size_t cap);
+
+/* cmd split at blanks into a NULL-terminated vector (no shell, no quoting):
+ * ACME_EINVAL unless its first word is an absolute path. Caller frees with
+ * ups_tls_argv_free(). */
+enum acme_err ups_tls_argv(const char *cmd, char ***out);
+void ups_tls_argv_free(char **argv);
 
 #endif

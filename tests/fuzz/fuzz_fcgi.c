@@ -6,7 +6,8 @@
  * max_body, the web server going away mid-body or mid-reply), and the
  * CGI-style reply it writes. libfcgi's streams are replaced by memory
  * streams (their struct is public), so no socket is involved; the core
- * behind it is the real one (tests/fuzz/fuzzstate.c).
+ * behind it is the real one (tests/fuzz/fuzzstate.c), its store put back
+ * before each input that follows one that wrote to it.
  *
  * The reply must be well formed whatever came in: a "Status: NNN reason"
  * line, header lines without control characters, the blank line, then
@@ -41,6 +42,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	st = fz_state_open(NULL);
+	fz_state_snapshot();
 	return 0;
 }
 
@@ -165,6 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum fcgi_err rc;
 	int present = 0;
 
+	(void)fz_state_restore();
 	for (;;) {
 		line = fz_field(&in, '\n', &len);
 		if (len == 0 || np == MAXPARAMS) {

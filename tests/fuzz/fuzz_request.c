@@ -15,10 +15,11 @@
  *   @S a certificate's serial     @R its ARI CertID @D its DER (base64url)
  *   @V a CSR for the ready order (base64url)
  *   @J a keyChange inner JWS to a new key          @E an EAB binding
- * The fixture is rebuilt only when a request used it up (deactivated the
- * account, finalized the order, revoked the certificate, changed the key);
- * nothing else is reset between runs, so state carries over as on a real
- * server.
+ * The fixture is built once, then the store is snapshot (fuzzstate.c) and
+ * put back before every input that follows one that wrote to it: each
+ * input meets the same store, whatever ran before, so a crash replays
+ * from its file alone. The snapshot is rebuilt every FX_MAX_AGE seconds,
+ * before the pending authorization in it expires.
  *
  * Input: flags byte 1 (bits 0-1 the method: GET, HEAD, POST, or the first
  * line; bit 2 sign; bit 3 sign with a jwk instead of the kid; bit 4 leave
@@ -52,6 +53,7 @@
 #include "tests/lib/testkeys.h"
 
 #define IDENT "fuzz.example"
+#define FX_MAX_AGE 900          /* seconds; pending authorizations live an hour */
 #define URL(path) FZ_BASE_URL FZ_DIR_PREFIX path
 
 static struct fz_state *st;
@@ -71,8 +73,8 @@ static struct {
 	char *cert_b64;
 	char *csr_b64;
 	unsigned counter;
-	unsigned long runs;
-	unsigned long n_acct, n_order, n_cert, n_authz, n_keychange;   /* rebuilds */
+	time_t built;                  /* when the snapshot was taken */
+	unsigned long runs, restores, rebuilds;
 } fx;
 
 /* ------------------------------------------------------------------ */
@@ -451,7 +453,6 @@ refresh(void)
 	FZ_CHECK(store_txn_run(st->ctx->store, STORE_TXN_RO, peek_txn, &pk) == STORE_OK);
 	if (pk.key_next) {
 		/* A @J key change went through: the account has the new key. */
-		fx.n_keychange++;
 		EVP_PKEY_free(fx.key);
 		free(fx.jwk);
 		fx.key = fx.next;
@@ -460,25 +461,32 @@ refresh(void)
 		FZ_CHECK(store_txn_run(st->ctx->store, STORE_TXN_RO, peek_txn, &pk) == STORE_OK);
 	}
 	if (!pk.acct_ok) {
-		fx.n_acct++;
 		new_account();
 		pk.order_ready = pk.authz_pending = pk.cert_ok = 0;
 	}
 	if (!pk.cert_ok) {
-		fx.n_cert++;
 		if (!pk.order_ready)
 			ready_order();
 		issue();
 		pk.order_ready = 0;
 	}
-	if (!pk.order_ready) {
-		fx.n_order++;
+	if (!pk.order_ready)
 		ready_order();
-	}
-	if (!pk.authz_pending) {
-		fx.n_authz++;
+	if (!pk.authz_pending)
 		pending_authz();
-	}
+}
+
+/* Build the fixture (or bring it back, with a new pending authorization
+ * when fresh_authz) and take the snapshot every input starts from. */
+static void
+rebuild(int fresh_authz)
+{
+	if (fresh_authz)
+		pending_authz();
+	refresh();
+	fz_state_snapshot();
+	fx.built = time(NULL);
+	fx.rebuilds++;
 }
 
 static void
@@ -511,10 +519,9 @@ make_csr(void)
 static void
 fixture_free(void)
 {
-	/* How often the fuzzer used the fixture up, for tuning. */
-	fprintf(stderr, "fuzz_request: %lu runs; fixture rebuilt: %lu accounts, %lu key changes, "
-	    "%lu certificates, %lu ready orders, %lu pending authorizations\n", fx.runs, fx.n_acct,
-	    fx.n_keychange, fx.n_cert, fx.n_order, fx.n_authz);
+	/* How many inputs wrote to the store, for tuning. */
+	fprintf(stderr, "fuzz_request: %lu runs, %lu restores of the store, %lu snapshots\n",
+	    fx.runs, fx.restores, fx.rebuilds);
 	EVP_PKEY_free(fx.key);
 	EVP_PKEY_free(fx.next);
 	free(fx.jwk);
@@ -531,7 +538,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	st = fz_state_open(NULL);
 	make_csr();
 	atexit(fixture_free);
-	refresh();
+	rebuild(0);
 	return 0;
 }
 
@@ -707,9 +714,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len, blen;
 	int sign = (f1 & 4) != 0;
 
-	if (++fx.runs % 20000 == 0)
-		(void)store_maintain(st->ctx->store);   /* checkpoint, drop old logs */
-	refresh();
+	fx.runs++;
+	if (fz_state_restore()) {
+		fx.restores++;
+		/* The account's key is the snapshot's again. */
+		EVP_PKEY_free(fx.next);
+		fx.next = NULL;
+	}
+	if (time(NULL) - fx.built > FX_MAX_AGE)
+		rebuild(1);
 
 	if ((f1 & 3) == 3)
 		method = method_in = fz_field(&in, '\n', NULL);

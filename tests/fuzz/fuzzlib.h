@@ -89,6 +89,14 @@ struct fz_state {
  * appended to the [directory default] section (NULL for nothing). */
 struct fz_state *fz_state_open(const char *extra_dir);
 
+/* Keep the store (and the CRLs) as they are now; st->ctx is replaced. */
+void fz_state_snapshot(void);
+
+/* Before each input: put the store back as it was at the snapshot when an
+ * earlier input wrote to it, with a new st->ctx (no cache carried over).
+ * 1 when it did, 0 when nothing had changed. */
+int fz_state_restore(void);
+
 #define FZ_BASE_URL "https://acme.fuzz.test"
 #define FZ_DIR_PREFIX "/acme/default/"
 

@@ -1,20 +1,42 @@
 /*
  * A running core for the request harnesses (fuzz_request, fuzz_fcgi): what
  * acme-admin init and a worker's start-up would do, in a scratch directory.
+ *
+ * Reproducibility: a harness takes a snapshot of the store once it has set
+ * up what it needs (fz_state_snapshot), and puts it back before each input
+ * (fz_state_restore), so an input sees the same store whatever ran before
+ * it, and a crash replays from its file alone. The snapshot is every
+ * record of every table, kept in memory; a restore is one transaction that
+ * empties the tables and puts those records back (the indexes follow, as
+ * they are associated), then forgets the keys the context cached and the
+ * CRL files. Closing and reopening the environment instead costs 20 ms a
+ * time. Only inputs that wrote (the log moved on) pay for a restore.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/ca.h"
 #include "core/config.h"
 #include "core/internal.h"
+#include "store/internal.h"
 #include "tests/fuzz/fuzzlib.h"
 
 static struct fz_state fz_st;
 static int fz_st_open;
+
+/* Where the log ended right after the snapshot or the last restore
+ * (fz_log_end), and how many restores there were. */
+static char fz_log_at_restore[48];
+static unsigned long fz_restores;
+
+static void fz_snap_free(void);
 
 static void
 fz_state_close(void)
@@ -22,6 +44,7 @@ fz_state_close(void)
 	acme_ctx_free(fz_st.ctx);
 	acme_config_free(fz_st.cfg);
 	free(fz_st.dir);
+	fz_snap_free();
 	memset(&fz_st, 0, sizeof(fz_st));
 	fz_st_open = 0;
 }
@@ -143,4 +166,181 @@ fz_state_open(const char *extra_dir)
 	fz_st_open = 1;
 	atexit(fz_state_close);
 	return &fz_st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots */
+
+/* Every record of every table, as the snapshot took them. */
+struct fz_rec {
+	DBT k, d;
+};
+static struct fz_rec *fz_snap[TBL__N];
+static size_t fz_nsnap[TBL__N];
+
+static void
+fz_snap_free(void)
+{
+	size_t t, i;
+
+	for (t = 0; t < TBL__N; t++) {
+		for (i = 0; i < fz_nsnap[t]; i++) {
+			free(fz_snap[t][i].k.data);
+			free(fz_snap[t][i].d.data);
+		}
+		free(fz_snap[t]);
+		fz_snap[t] = NULL;
+		fz_nsnap[t] = 0;
+	}
+}
+
+static void
+fz_dup_dbt(DBT *to, const DBT *from)
+{
+	memset(to, 0, sizeof(*to));
+	to->data = fz_strndup(from->data, from->size);
+	to->size = from->size;
+}
+
+/* Where the environment's log ends: every write (a transaction that
+ * changed something, a checkpoint) moves it; reads do not. */
+static void
+fz_log_end(char *out, size_t cap)
+{
+	DB_ENV *env = fz_st.ctx->store->env;
+	DB_LOG_STAT *ls = NULL;
+
+	if (env->log_stat(env, &ls, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "log_stat");
+	snprintf(out, cap, "%lu:%lu", (unsigned long)ls->st_cur_file,
+	    (unsigned long)ls->st_cur_offset);
+	free(ls);
+}
+
+/* Walk table t in txn: take each record (take) or delete it. */
+static void
+fz_walk(DB_TXN *txn, size_t t, int take)
+{
+	struct store *s = fz_st.ctx->store;
+	DBC *c = NULL;
+	DBT k, d;
+	int ret;
+
+	if (s->db[t]->cursor(s->db[t], txn, &c, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "cursor");
+	for (;;) {
+		memset(&k, 0, sizeof(k));
+		memset(&d, 0, sizeof(d));
+		if ((ret = c->get(c, &k, &d, DB_NEXT)) == DB_NOTFOUND)
+			break;
+		if (ret != 0)
+			fz_fail(__FILE__, __LINE__, "cursor get");
+		if (!take) {
+			if (c->del(c, 0) != 0)
+				fz_fail(__FILE__, __LINE__, "cursor del");
+			continue;
+		}
+		fz_snap[t] = realloc(fz_snap[t], (fz_nsnap[t] + 1) * sizeof(*fz_snap[t]));
+		FZ_CHECK(fz_snap[t] != NULL);
+		fz_dup_dbt(&fz_snap[t][fz_nsnap[t]].k, &k);
+		fz_dup_dbt(&fz_snap[t][fz_nsnap[t]].d, &d);
+		fz_nsnap[t]++;
+	}
+	if (c->close(c) != 0)
+		fz_fail(__FILE__, __LINE__, "cursor close");
+}
+
+/* The CRL files (STATE/crl/<dir>.crl): signed again when next asked for,
+ * from the store's revocations. */
+static void
+fz_clear_crls(void)
+{
+	char *dir = fz_path(fz_st.dir, "crl"), *p;
+	struct dirent *e;
+	size_t n;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		FZ_CHECK(errno == ENOENT);
+		free(dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n < 4 || strcmp(e->d_name + n - 4, ".crl") != 0)
+			continue;
+		p = fz_path(dir, e->d_name);
+		FZ_CHECK(unlink(p) == 0);
+		free(p);
+	}
+	closedir(d);
+	free(dir);
+}
+
+/* A context caches account keys by account and key version; the store
+ * going back in time makes those stale (a real store never does). */
+static void
+fz_forget_cache(void)
+{
+	size_t i;
+
+	for (i = 0; i < ACME_KEYCACHE_SIZE; i++)
+		EVP_PKEY_free(fz_st.ctx->keycache[i].pkey);
+	memset(fz_st.ctx->keycache, 0, sizeof(fz_st.ctx->keycache));
+}
+
+void
+fz_state_snapshot(void)
+{
+	DB_ENV *env;
+	DB_TXN *txn = NULL;
+	size_t t;
+
+	FZ_CHECK(fz_st_open);
+	env = fz_st.ctx->store->env;
+	fz_snap_free();
+	if (env->txn_begin(env, NULL, &txn, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "txn_begin");
+	for (t = 0; t < TBL__N; t++)
+		fz_walk(txn, t, 1);
+	if (txn->commit(txn, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "txn commit");
+	/* Checkpoint and drop old logs, as the validator daemon would. */
+	(void)store_maintain(fz_st.ctx->store);
+	fz_clear_crls();
+	fz_log_end(fz_log_at_restore, sizeof(fz_log_at_restore));
+}
+
+int
+fz_state_restore(void)
+{
+	char now[sizeof(fz_log_at_restore)];
+	DB_ENV *env;
+	DB_TXN *txn = NULL;
+	DB *db;
+	size_t t, i;
+
+	FZ_CHECK(fz_st_open);
+	fz_log_end(now, sizeof(now));
+	if (strcmp(now, fz_log_at_restore) == 0)
+		return 0;
+	env = fz_st.ctx->store->env;
+	if (env->txn_begin(env, NULL, &txn, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "txn_begin");
+	for (t = 0; t < TBL__N; t++) {
+		fz_walk(txn, t, 0);
+		db = fz_st.ctx->store->db[t];
+		for (i = 0; i < fz_nsnap[t]; i++)
+			if (db->put(db, txn, &fz_snap[t][i].k, &fz_snap[t][i].d, 0) != 0)
+				fz_fail(__FILE__, __LINE__, "put (restore)");
+	}
+	if (txn->commit(txn, 0) != 0)
+		fz_fail(__FILE__, __LINE__, "txn commit (restore)");
+	fz_forget_cache();
+	/* The CRLs are files: the next request signs them again. */
+	fz_clear_crls();
+	if (++fz_restores % 20000 == 0)
+		(void)store_maintain(fz_st.ctx->store);   /* checkpoint, drop old logs */
+	fz_log_end(fz_log_at_restore, sizeof(fz_log_at_restore));
+	return 1;
 }

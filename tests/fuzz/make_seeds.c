@@ -8,8 +8,8 @@
  * read (see the comment at the top of each). Generated keys and random ids
  * make the bytes differ between runs; what they exercise does not.
  *
- * Files named regress-* are inputs that once found a bug; they are kept by
- * hand, never written here.
+ * Inputs that once found a bug are kept by hand in tests/fuzz/regress/,
+ * never written here.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -98,6 +98,7 @@ check "certbot said externalAccountRequired" grep -q "externalAccountRequired\|e
 key=$(admin eab new --directory eab --json) || not_ok "acme-admin eab new"
 kid=$(kid_of kid <<<"$key")
 hmac=$(kid_of hmac_key <<<"$key")
+secret_note "$hmac"
 check "certbot registers with --eab-kid/--eab-hmac-key" certbot_ register --agree-tos -m a@example.org \
 	--eab-kid "$kid" --eab-hmac-key "$hmac"
 check "certbot obtains a certificate through the bound account" certbot_ certonly --standalone \
@@ -115,6 +116,7 @@ check "lego was told the key was already used" grep -q "already used" "$lg.out"
 key=$(admin eab new --directory eab --json)
 kid=$(kid_of kid <<<"$key")
 hmac=$(kid_of hmac_key <<<"$key")
+secret_note "$hmac"
 rm -rf "$lg"
 check "lego registers with --eab --kid --hmac and obtains a certificate" lego_ --eab --kid "$kid" --hmac "$hmac"
 bound() { # KID: eab list --json shows it used by an account, and holds no key

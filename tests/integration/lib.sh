@@ -124,6 +124,14 @@ lib__exit() {
 	fi
 	exit "$rc"
 }
+# secret_note SECRET...: secrets the test made (EAB HMAC keys, passphrases)
+# that no log of its stacks may hold; checked at exit with the state's own
+# keys and secret files (scan_secrets.py).
+LIB_SECRETS=()
+secret_note() {
+	LIB_SECRETS+=("$@")
+}
+
 # The sanitizer and valgrind reports of every stack this test started
 # (stopped by now: leaks are reported at exit). A report is a failure even
 # when the test's own checks passed.
@@ -138,6 +146,15 @@ lib__report_checks() {
 			TAP_N=$((TAP_N + 1))
 			echo "not ok $TAP_N - sanitizer reports from the stack in $s"
 			printf '%s\n' "$out" | head -200 | sed 's/^/# /'
+			bad=1
+		fi
+		# Secrets never reach a log: the state's keys, the secret files its
+		# configuration names, and what the test noted (secret_note).
+		if [ -x /usr/bin/python3 ] && ! out=$(/usr/bin/python3 "$LIB_DIR/scan_secrets.py" "$s" \
+			${LIB_SECRETS[@]+"${LIB_SECRETS[@]}"} 2>&1); then
+			TAP_N=$((TAP_N + 1))
+			echo "not ok $TAP_N - secrets in the logs of the stack in $s"
+			printf '%s\n' "$out" | head -50 | sed 's/^/# /'
 			bad=1
 		fi
 		if stack__valgrind && ! out=$(stack_valgrind_check "$s"); then
@@ -437,58 +454,4 @@ load_degraded() {
 # now: Unix time with milliseconds.
 now() {
 	date +%s.%3N
-}
-
-# validator_watch_start STATE: until the test ends, a watcher that does for
-# acme-validator what acme-fcgi's master does for its workers, which the
-# daemon cannot do for itself yet: when its main thread has been waiting on
-# a futex for WATCH_STUCK seconds (10; 40 under valgrind) it is stuck on a
-# Berkeley DB mutex that a killed process held (libdb 5.3's mutexes are
-# not robust), so it is SIGKILLed and started again (the open runs
-# recovery). Each time is a line in $TEST_TMP/validator-watch.log; the
-# count is in validator_watch_count.
-validator_watch_start() {
-	local state=$1 limit=${WATCH_STUCK:-10} futex
-	stack__valgrind && limit=${WATCH_STUCK:-40}
-	case $(uname -m) in
-	x86_64) futex=202 ;;
-	aarch64) futex=98 ;;
-	*) return 0 ;;
-	esac
-	: >"$TEST_TMP/validator-watch.log"
-	(
-		trap 'exit 0' TERM
-		n=0
-		while :; do
-			pid=$(stack_pid "$state" acme-validator) || { sleep 0.5; continue; }
-			if [ "$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)" = "$futex" ]; then
-				n=$((n + 1))
-			else
-				n=0
-			fi
-			if [ "$n" -ge $((limit * 2)) ]; then
-				echo "$(date +%s.%3N) acme-validator $pid stuck on a futex for ${limit}s: restarted" \
-					>>"$TEST_TMP/validator-watch.log"
-				kill -KILL "$pid" 2>/dev/null
-				sleep 0.5
-				stack_component_start "$state" acme-validator >/dev/null 2>&1
-				n=0
-			fi
-			sleep 0.5
-		done
-	) &
-	VALIDATOR_WATCH_PID=$!
-	at_cleanup validator__watch_stop
-}
-
-validator__watch_stop() {
-	[ -n "${VALIDATOR_WATCH_PID:-}" ] && kill "$VALIDATOR_WATCH_PID" 2>/dev/null &&
-		wait "$VALIDATOR_WATCH_PID" 2>/dev/null
-	VALIDATOR_WATCH_PID=
-}
-
-# validator_watch_count: how often the watcher restarted acme-validator.
-validator_watch_count() {
-	[ -f "$TEST_TMP/validator-watch.log" ] || { echo 0; return; }
-	wc -l <"$TEST_TMP/validator-watch.log"
 }

@@ -4,7 +4,8 @@
 # Pebble's VA, the dns-01 hook of the RA). Our RA directory validates
 # certbot and lego itself (http-01), then obtains their certificates from
 # Pebble (dns-01 through tests/integration/ra/dns-hook). Checked: the
-# certificates chain to Pebble's root; a revocation reaches Pebble; the
+# certificates chain to Pebble's root; a client's revocation and an
+# operator's (acme-admin certs revoke) reach Pebble; the
 # validator killed with SIGKILL in the middle of an upstream job (while the
 # hook holds) and started again finishes the same upstream order, with
 # exactly one certificate from Pebble; a wrong EAB key gives the client the
@@ -12,7 +13,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 23
 test_tmpdir
 need pebble pebble-challtestsrv certbot lego spawn-fcgi nginx openssl curl /usr/bin/python3 ||
 	done_testing
@@ -27,33 +28,16 @@ admin() { "$(stack__build)/acme-admin" -c "$state/acme.conf" "$@"; }
 fails() { ! "$@"; }
 
 # --- Pebble: its own TLS certificate (a throw-away CA), EAB required ---
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=pebble-test-ca \
-	-keyout "$pb/ca.key" -out "$pb/ca.pem" >/dev/null 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-	-keyout "$pb/key.pem" -out "$pb/req.pem" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$pb/ext"
-openssl x509 -req -in "$pb/req.pem" -CA "$pb/ca.pem" -CAkey "$pb/ca.key" -CAcreateserial -days 2 \
-	-extfile "$pb/ext" -out "$pb/cert.pem" >/dev/null 2>&1
-eab_key=$(openssl rand 48 | base64 | tr '+/' '-_' | tr -d '=\n')
-cat >"$pb/config.json" <<EOC
-{ "pebble": {
-    "listenAddress": "127.0.0.1:$pport", "managementListenAddress": "127.0.0.1:$pmgmt",
-    "certificate": "$pb/cert.pem", "privateKey": "$pb/key.pem",
-    "httpPort": $h01, "tlsPort": 5001, "ocspResponderURL": "",
-    "externalAccountBindingRequired": true,
-    "externalAccountMACKeys": { "kid-ra": "$eab_key" } } }
-EOC
-PEBBLE_VA_NOSLEEP=1 pebble -config "$pb/config.json" -dnsserver "127.0.0.1:$dns" >"$pb/pebble.log" 2>&1 &
-pebble_pid=$!
-at_cleanup kill "$pebble_pid"
-if wait_port 127.0.0.1 "$pport" 20 && wait_port 127.0.0.1 "$pmgmt" 20; then
+# shellcheck source=tests/integration/ra/pebble.sh
+. "$LIB_DIR/ra/pebble.sh"
+if pebble_start "$pb" "$pport" "$pmgmt" "$h01" 5001 "$dns" kid-ra; then
 	ok "pebble (EAB required) listens on 127.0.0.1:$pport"
 else
 	not_ok "pebble (EAB required) listens on 127.0.0.1:$pport"
-	diag_file "$pb/pebble.log"
 	done_testing
 fi
-issued() { grep -c 'Issued certificate serial' "$pb/pebble.log"; }
+eab_key=$pebble_eab_key
+issued() { pebble_issued "$pb"; }
 
 # --- our stack with two RA directories: ra (the right EAB key) and rabad ---
 # Secret files: only their owner may read them, and the owner is the
@@ -135,16 +119,7 @@ check "Pebble issued exactly one certificate for it" [ "$(($(issued) - before))"
 rserial=$(serial_of "$live/cert.pem")
 check "certbot revokes it through the RA" certbot_ revoke --server "$dir" --cert-path "$live/cert.pem" \
 	--reason keycompromise --no-delete-after-revoke || diag_file "$cb.out" 30
-revoked_at_pebble() {
-	local i
-	for i in $(seq 100); do
-		curl -sk "https://127.0.0.1:$pmgmt/cert-status-by-serial/$rserial" | grep -qi '"Status": *"Revoked"' && return 0
-		sleep 0.2
-	done
-	curl -sk "https://127.0.0.1:$pmgmt/cert-status-by-serial/$rserial" | sed 's/^/# /'
-	return 1
-}
-check "the revocation reached Pebble" revoked_at_pebble
+check "the revocation reached Pebble" pebble_revoked "$pb" "$pmgmt" "$rserial"
 
 # --- lego ---
 lg=$TEST_TMP/lego
@@ -159,6 +134,20 @@ check "lego's certificate chains to Pebble's root" bash -c \
 	'awk "/BEGIN/{n++} n>1" "$1.crt" >"$1.chain" && openssl verify -CAfile "$2" -untrusted "$1.chain" "$1.crt" >/dev/null' \
 	_ "$lc" "$TEST_TMP/pebble-root.pem"
 check "Pebble issued exactly one certificate for it" [ "$(($(issued) - before))" -eq 1 ]
+
+# --- an operator's revocation (acme-admin) reaches Pebble like a client's ---
+# The store keys certificates by the serial's DER content bytes: a leading
+# 00 where the high bit is set, which openssl leaves out.
+lserial=$(serial_of "$lc.crt")
+case $lserial in [89a-f]*) store_serial=00$lserial ;; *) store_serial=$lserial ;; esac
+admin_revokes() {
+	admin --json certs revoke --reason 4 "$store_serial" >"$TEST_TMP/revoke.json" 2>&1 &&
+		grep -q '"upstream_revocation": *"queued"' "$TEST_TMP/revoke.json" ||
+		{ sed 's/^/# /' "$TEST_TMP/revoke.json"; return 1; }
+}
+check "acme-admin certs revoke of lego's certificate queues the upstream revocation" admin_revokes
+check "the operator's revocation reached Pebble" pebble_revoked "$pb" "$pmgmt" "$lserial"
+check "a second acme-admin revocation is refused (already revoked)" fails admin certs revoke "$store_serial"
 
 # --- a wrong EAB key at the upstream: the client hears why ---
 cbb=$TEST_TMP/certbot-bad

@@ -126,9 +126,10 @@ def deep(n):
     return b"[" * n + b"]" * n
 
 
-def corpus(ctx, c, order, name):
+def corpus(ctx, c, order, name, other):
     """(description, thunk) pairs; each thunk sends one bad request and checks
-    the problem it gets."""
+    the problem it gets. other: a client with an account in directory
+    "other"."""
     new_order = c.directory["newOrder"]
     new_acct = c.directory["newAccount"]
     ident = {"identifiers": [{"type": "dns", "value": ctx.name("hostile")}]}
@@ -273,6 +274,16 @@ def corpus(ctx, c, order, name):
         problem(c.post(new_order, ident, kid=c.kid.replace("/acme/default/", "/acme/other/"),
                        check=False), 400, "accountDoesNotExist")
 
+    @case("kid of a real account of another directory, signed with its key: accountDoesNotExist")
+    def _():
+        problem(other.post_raw(new_order, other.jws(new_order, ident)), 400, "accountDoesNotExist")
+
+    @case("that account's id under this directory's URL: accountDoesNotExist")
+    def _():
+        kid = c.kid.rsplit("/", 1)[0] + "/" + other.kid.rsplit("/", 1)[1]
+        problem(other.post_raw(new_order, other.jws(new_order, ident, kid=kid)), 400,
+                "accountDoesNotExist")
+
     @case("kid naming no account: accountDoesNotExist")
     def _():
         problem(c.post(new_order, ident, kid=ctx.url(path="acct/AAAAAAAAAAAAAAAAAAAAAA"),
@@ -283,6 +294,20 @@ def corpus(ctx, c, order, name):
         k = Key("rsa", 1024)
         problem(c.post_raw(new_acct, c.jws(new_acct, {"termsOfServiceAgreed": True}, key=k,
                 use_jwk=True)), 400, "badPublicKey")
+
+    @case("newAccount with an RSA key of exponent 1: badPublicKey")
+    def _():
+        k = Key("rsa", 2048)
+        jwk = dict(k.jwk(), e="AQ")
+        problem(c.post_raw(new_acct, c.jws(new_acct, {"termsOfServiceAgreed": True}, key=k,
+                use_jwk=True, extra_header={"jwk": jwk})), 400, "badPublicKey")
+
+    @case("newAccount with an RSA key of an even exponent: badPublicKey")
+    def _():
+        k = Key("rsa", 2048)
+        jwk = dict(k.jwk(), e=b64u((65536).to_bytes(3, "big")))
+        problem(c.post_raw(new_acct, c.jws(new_acct, {"termsOfServiceAgreed": True}, key=k,
+                use_jwk=True, extra_header={"jwk": jwk})), 400, "badPublicKey")
 
     # -- orders
     @case("notAfter in the year 9999: malformed")
@@ -355,9 +380,10 @@ def test_hostile_corpus(ctx):
     c.solve_http01(order, ctx.responder)
     order = c.wait(order_url, until=("ready",)).json()
     assert order["status"] == "ready", order
+    other = ctx.client(directory="other")
     before = snapshot(ctx, c, order_url)
     failures = []
-    for desc, fn in corpus(ctx, c, order, name):
+    for desc, fn in corpus(ctx, c, order, name, other):
         try:
             fn()
         except Exception as e:  # collect them all, then fail once with the list

@@ -153,9 +153,10 @@ struct issued {
 	int64_t nb, na;
 };
 
+/* spki: the subject key's SubjectPublicKeyInfo to copy, or NULL. */
 static void
-issue(struct acme_ca *ca, EVP_PKEY *subject, const struct ca_name *names, size_t n,
-    struct issued *out)
+issue_spki(struct acme_ca *ca, EVP_PKEY *subject, const X509_PUBKEY *spki,
+    const struct ca_name *names, size_t n, struct issued *out)
 {
 	struct ca_issue_params ip;
 	unsigned char *der;
@@ -167,6 +168,7 @@ issue(struct acme_ca *ca, EVP_PKEY *subject, const struct ca_name *names, size_t
 	out->nb = (int64_t)time(NULL) - 60;
 	out->na = out->nb + 90 * 86400;
 	ip.pubkey = subject;
+	ip.spki = spki;
 	ip.name = names;
 	ip.nname = n;
 	ip.not_before = out->nb;
@@ -183,6 +185,13 @@ issue(struct acme_ca *ca, EVP_PKEY *subject, const struct ca_name *names, size_t
 	assert_non_null(out->x);
 	assert_ptr_equal(q, der + len);
 	free(der);
+}
+
+static void
+issue(struct acme_ca *ca, EVP_PKEY *subject, const struct ca_name *names, size_t n,
+    struct issued *out)
+{
+	issue_spki(ca, subject, NULL, names, n, out);
 }
 
 static void
@@ -302,6 +311,46 @@ test_load_and_issue(void **state)
 
 	ca_free(ca);
 	ca_free(NULL);
+	pki_free(&k);
+}
+
+/* The subject key copied from a SubjectPublicKeyInfo (what finalize passes,
+ * from the CSR) makes the same certificate key as the EVP_PKEY: EC with
+ * its curve parameter, RSA with its NULL parameter, Ed25519 with none. */
+static void
+test_issue_copies_spki(void **state)
+{
+	static const struct ca_name names[] = { { 0, "a.example", { 0 }, 0 } };
+	static const char *const keys[] = { "p256", "p384", "rsa2048", "ed25519" };
+	struct acme_ca *ca;
+	struct issued is;
+	struct pki k;
+	X509_PUBKEY *spki;
+	unsigned char *want = NULL, *got = NULL;
+	int wlen, glen;
+	size_t i;
+
+	(void)state;
+	pki_make(&k, "p256");
+	ca = pki_load(&k);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		spki = NULL;
+		assert_int_equal(X509_PUBKEY_set(&spki, tk_key(keys[i])), 1);
+		issue_spki(ca, tk_key(keys[i]), spki, names, 1, &is);
+		check_leaf(ca, &k, &is, tk_key(keys[i]), i == 2);
+		/* Byte for byte the SubjectPublicKeyInfo given. */
+		wlen = i2d_X509_PUBKEY(spki, &want);
+		glen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(is.x), &got);
+		assert_true(wlen > 0);
+		assert_int_equal(glen, wlen);
+		assert_memory_equal(got, want, (size_t)wlen);
+		OPENSSL_free(want);
+		OPENSSL_free(got);
+		want = got = NULL;
+		X509_PUBKEY_free(spki);
+		X509_free(is.x);
+	}
+	ca_free(ca);
 	pki_free(&k);
 }
 
@@ -607,6 +656,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_make_hierarchy),
 		cmocka_unit_test(test_load_and_issue),
+		cmocka_unit_test(test_issue_copies_spki),
 		cmocka_unit_test(test_ip_only_and_long_names),
 		cmocka_unit_test(test_issue_bad_params),
 		cmocka_unit_test(test_eddsa_and_rsa_issuers),

@@ -362,6 +362,104 @@ test_deadline(void **state)
 	got_free(&g);
 }
 
+/* The job's state, by its id. */
+static enum store_err
+tls_job_txn(struct store_txn *t, void *arg)
+{
+	struct store_job *j = arg;
+	char jid[STORE_JOB_ID_MAX + 1];
+
+	store_job_free(j);
+	acme_job_id(STORE_JOB_TLS_RENEW, ACME_TLS_JOB_REF, jid);
+	return store_job_get(t, jid, j);
+}
+
+/*
+ * Self-service TLS: the renewal is queued once (not again while it runs,
+ * nor within min_gap after it ended, unless asked with no gap), leased
+ * under the pseudo-directory with the tls_* settings, and closed when the
+ * configuration no longer has self-service TLS.
+ */
+static void
+test_tls_request(void **state)
+{
+	struct env *e = *state;
+	struct acme_config *tc = NULL;
+	struct acme_job_item *items = NULL;
+	struct acme_job_result r;
+	struct store_job j;
+	char conf[128];
+	size_t n = 0, i, tls = 0;
+	int64_t next = 0;
+	int q = -1;
+	FILE *f;
+
+	memset(&j, 0, sizeof(j));
+	snprintf(conf, sizeof(conf), "%s/tls.conf", e->dir);
+	assert_non_null(f = fopen(conf, "w"));
+	fprintf(f, "base_url = https://ra.example\nlease = 30s\n"
+	    "tls_acme_url = https://up.example/dir\ntls_names = ra.example www.ra.example\n"
+	    "tls_passphrase_file = pass\ntls_dns_hook = /bin/true\ntls_retry_base = 2s\n"
+	    "[directory ra]\nmode = ra\nupstream_url = https://up.example/dir\n"
+	    "upstream_passphrase_file = pass\n");
+	fclose(f);
+	assert_int_equal(acme_config_load(conf, &tc), ACME_OK);
+	assert_true(tc->tls.enabled);
+	assert_non_null(acme_job_dir(tc, STORE_JOB_TLS_RENEW, ACME_TLS_SELF));
+	assert_null(acme_job_dir(e->cfg, STORE_JOB_TLS_RENEW, ACME_TLS_SELF));
+	assert_null(acme_job_dir(tc, STORE_JOB_UPSTREAM_ORDER, ACME_TLS_SELF));
+
+	assert_int_equal(acme_job_tls_request(e->s, T0, 1800, &q), ACME_OK);
+	assert_int_equal(q, 1);
+	assert_int_equal(acme_job_tls_request(e->s, T0 + 1, 0, &q), ACME_OK);
+	assert_int_equal(q, 0);                     /* queued already */
+	assert_int_equal(acme_job_lease(e->s, tc, T0 + 1, 8, &items, &n), ACME_OK);
+	for (i = 0; i < n; i++)
+		if (items[i].kind == STORE_JOB_TLS_RENEW)
+			tls = i + 1;
+	assert_true(tls > 0);
+	assert_string_equal(items[tls - 1].dir, ACME_TLS_SELF);
+	assert_string_equal(items[tls - 1].ref, ACME_TLS_JOB_REF);
+	/* A retry: again after the tls_retry_base backoff. */
+	memset(&r, 0, sizeof(r));
+	r.outcome = ACME_JOB_RETRY;
+	assert_int_equal(acme_job_finish(e->s, tc, &items[tls - 1], &r, T0 + 2, &next), ACME_OK);
+	assert_true(next >= T0 + 3 && next <= T0 + 5);
+	items_free(items, n);
+	assert_int_equal(acme_job_lease(e->s, tc, next, 8, &items, &n), ACME_OK);
+	for (i = 0, tls = 0; i < n; i++)
+		if (items[i].kind == STORE_JOB_TLS_RENEW)
+			tls = i + 1;
+	assert_true(tls > 0);
+	assert_int_equal(items[tls - 1].attempts, 1);
+	r.outcome = ACME_JOB_DONE;
+	assert_int_equal(acme_job_finish(e->s, tc, &items[tls - 1], &r, next, &next), ACME_OK);
+	assert_int_equal(next, 0);
+	items_free(items, n);
+	assert_int_equal(store_txn_run(e->s, STORE_TXN_RO, tls_job_txn, &j), STORE_OK);
+	assert_int_equal(j.state, STORE_JOB_DONE);
+
+	/* Ended just now: the periodic check waits, a check asked for does not. */
+	assert_int_equal(acme_job_tls_request(e->s, T0 + 60, 1800, &q), ACME_OK);
+	assert_int_equal(q, 0);
+	assert_int_equal(acme_job_tls_request(e->s, T0 + 3600, 1800, &q), ACME_OK);
+	assert_int_equal(q, 1);
+	assert_int_equal(store_txn_run(e->s, STORE_TXN_RO, tls_job_txn, &j), STORE_OK);
+	assert_int_equal(j.state, STORE_JOB_QUEUED);
+	assert_int_equal(j.attempts, 0);              /* a fresh start */
+
+	/* Self-service TLS turned off: the queued job is closed, not run. */
+	assert_int_equal(acme_job_lease(e->s, e->cfg, T0 + 3600, 8, &items, &n), ACME_OK);
+	for (i = 0; i < n; i++)
+		assert_int_not_equal(items[i].kind, STORE_JOB_TLS_RENEW);
+	items_free(items, n);
+	assert_int_equal(store_txn_run(e->s, STORE_TXN_RO, tls_job_txn, &j), STORE_OK);
+	assert_int_equal(j.state, STORE_JOB_DONE);
+	assert_int_equal(j.due, 0);
+	store_job_free(&j);
+	acme_config_free(tc);
+}
+
 int
 main(void)
 {
@@ -369,6 +467,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lease_retry_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_request, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,61 @@ test_secret_file(void **state)
 	unlink(path);
 	assert_int_equal(acme_secret_read(path, "test secret", buf, sizeof(buf), &len), ACME_ECONFIG);
 	assert_int_equal(acme_secret_read(NULL, "test secret", buf, sizeof(buf), &len), ACME_ECONFIG);
+	assert_int_equal(acme_secret_read(path, "test secret", buf, 1, &len), ACME_EINVAL);
+}
+
+/* What a secret file must not be: each is refused with the buffer wiped. */
+static void
+put_secret(const char *path, const void *data, size_t n, mode_t mode)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_secret_refusals(void **state)
+{
+	char dir[] = "/tmp/acme-secret-XXXXXX", path[64], link[64], buf[16], big[32];
+	size_t len = 99;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	/* A symbolic link to a good file: not followed. */
+	put_secret(path, "good\n", 5, 0600);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(acme_secret_read(link, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	assert_int_equal(len, 0);
+	unlink(link);
+	/* Others may read it. */
+	put_secret(path, "good\n", 5, 0604);
+	assert_int_equal(acme_secret_read(path, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	/* An empty first line, a NUL byte in it. */
+	put_secret(path, "\nsecond\n", 8, 0600);
+	assert_int_equal(acme_secret_read(path, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	put_secret(path, "ab\0cd\n", 6, 0600);
+	assert_int_equal(acme_secret_read(path, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	assert_int_equal(buf[0], '\0');
+	/* Longer than the buffer without a line end; one that fits is fine, CRLF too. */
+	memset(big, 'x', sizeof(big));
+	put_secret(path, big, sizeof(big), 0600);
+	assert_int_equal(acme_secret_read(path, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	put_secret(path, "0123456789abc\r\n", 15, 0400);
+	assert_int_equal(acme_secret_read(path, "t", buf, sizeof(buf), &len), ACME_OK);
+	assert_string_equal(buf, "0123456789abc");
+	assert_int_equal(len, 13);
+	/* A directory. */
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(acme_secret_read(dir, "t", buf, sizeof(buf), &len), ACME_ECONFIG);
+	unlink(path);
+	rmdir(dir);
 }
 
 int
@@ -137,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_secret_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

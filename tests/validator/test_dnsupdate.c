@@ -5,7 +5,9 @@
  * sent on the daemon's loop to a small UDP responder on loopback that checks
  * the MAC and answers NOERROR, REFUSED or nothing, signed (or not, or with
  * another key: such answers are ignored); the answer's TSIG check on its
- * own; and the exec hook.
+ * own; the exec hook; and, where Knot DNS is installed, updates to a real
+ * knotd with TSIG: its signed answers verify, the record comes and goes,
+ * and a wrong key is refused with BADSIG.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -15,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "validators/upstream.h"
@@ -312,16 +317,39 @@ on_done(void *arg, const char *err)
 	snprintf(r->err, sizeof(r->err), "%s", err ? err : "");
 }
 
+/* Put (present) or remove the test record through server (or hook) with
+ * TSIG key k, on loop l, until the updater reports into r. */
+static void
+drive(struct val_loop *l, const char *server, const char *hook, const unsigned char *k,
+    int present, const char *value, int timeout_ms, struct res *r)
+{
+	struct ups_dns_conf c;
+	struct ups_dns *d = NULL;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	c.hook = (char *)hook;
+	c.server = (char *)server;
+	c.zone = (char *)"example.com";
+	c.tsig_name = (char *)"ra-key";
+	memcpy(c.tsig_key, k, 32);
+	c.tsig_key_len = 32;
+	c.timeout_ms = timeout_ms;
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(ups_dns_start(l, &c, present, "_acme-challenge.www.example.com", value,
+	    on_done, r, &d), ACME_OK);
+	for (i = 0; i < 200 && !r->done; i++)
+		assert_int_equal(val_loop_once(l, 100), ACME_OK);
+	assert_true(r->done);
+}
+
 static void
 run_update(struct srv *s, struct res *r, const char *hook)
 {
 	struct val_loop *l = NULL;
-	struct ups_dns_conf c;
-	struct ups_dns *d = NULL;
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
 	char server[64];
-	int i;
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
@@ -332,20 +360,7 @@ run_update(struct srv *s, struct res *r, const char *hook)
 	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
 	snprintf(server, sizeof(server), "127.0.0.1:%d", ntohs(a.sin_port));
 	assert_int_equal(val_loop_watch(l, s->fd, POLLIN, srv_io, s), ACME_OK);
-	memset(&c, 0, sizeof(c));
-	c.hook = (char *)hook;
-	c.server = server;
-	c.zone = (char *)"example.com";
-	c.tsig_name = (char *)"ra-key";
-	memcpy(c.tsig_key, key, 32);
-	c.tsig_key_len = 32;
-	c.timeout_ms = 2500;
-	memset(r, 0, sizeof(*r));
-	assert_int_equal(ups_dns_start(l, &c, 1, "_acme-challenge.www.example.com", "dGVzdA", on_done,
-	    r, &d), ACME_OK);
-	for (i = 0; i < 200 && !r->done; i++)
-		assert_int_equal(val_loop_once(l, 100), ACME_OK);
-	assert_true(r->done);
+	drive(l, server, hook, key, 1, "dGVzdA", 2500, r);
 	val_loop_unwatch(l, s->fd);
 	close(s->fd);
 	val_loop_free(l);
@@ -494,6 +509,161 @@ test_hook(void **state)
 	unlink(out);
 }
 
+/* ---- against a real server: Knot DNS ---- */
+
+#define KNOTD "/usr/sbin/knotd"
+#define KNOTC "/usr/sbin/knotc"
+
+struct knot {
+	char dir[64];
+	char conf[96];
+	char server[32];
+	pid_t pid;
+};
+
+/* A free UDP port on loopback (the kernel's pick, released for knotd). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* knotd serving example.com on loopback, updates allowed with TSIG key "ra-key". */
+static void
+knot_start(struct knot *k)
+{
+	char path[128], line[256], secret[64];
+	FILE *f;
+	int i, up = 0, port = free_port();
+
+	snprintf(k->dir, sizeof(k->dir), "/tmp/acme-knot-XXXXXX");
+	assert_non_null(mkdtemp(k->dir));
+	snprintf(k->conf, sizeof(k->conf), "%s/knot.conf", k->dir);
+	snprintf(k->server, sizeof(k->server), "127.0.0.1:%d", port);
+	assert_int_equal(EVP_EncodeBlock((unsigned char *)secret, key, 32), 44);
+	f = fopen(k->conf, "w");
+	assert_non_null(f);
+	fprintf(f, "server:\n    listen: 127.0.0.1@%d\n    rundir: %s\n"
+	    "log:\n  - target: stderr\n    any: info\n"
+	    "database:\n    storage: %s\n"
+	    "key:\n  - id: ra-key\n    algorithm: hmac-sha256\n    secret: %s\n"
+	    "acl:\n  - id: upd\n    key: ra-key\n    action: update\n"
+	    "control:\n    listen: %s/knot.sock\n"
+	    "zone:\n  - domain: example.com\n    storage: %s\n    file: example.com.zone\n"
+	    "    acl: upd\n", port, k->dir, k->dir, secret, k->dir, k->dir);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/example.com.zone", k->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN example.com.\n$TTL 60\n"
+	    "@ SOA ns.example.com. admin.example.com. 1 60 60 3600 60\n"
+	    "@ NS ns.example.com.\nns A 127.0.0.1\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/knotd.log", k->dir);
+	k->pid = fork();
+	assert_true(k->pid >= 0);
+	if (k->pid == 0) {
+		if (freopen(path, "w", stderr) == NULL)
+			_exit(126);
+		execl(KNOTD, "knotd", "-c", k->conf, (char *)NULL);
+		_exit(127);
+	}
+	/* Up once it says so (at most 10 s). */
+	for (i = 0; i < 100 && !up; i++) {
+		usleep(100 * 1000);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "server started") != NULL)
+				up = 1;
+		fclose(f);
+	}
+	assert_true(up);
+}
+
+static void
+knot_stop(struct knot *k)
+{
+	char cmd[128];
+
+	kill(k->pid, SIGTERM);
+	waitpid(k->pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The TXT records of _acme-challenge.www.example.com as knotc shows them. */
+static void
+knot_txt(struct knot *k, char *out, size_t cap)
+{
+	char cmd[256];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s -c %s zone-read example.com _acme-challenge.www TXT 2>&1",
+	    KNOTC, k->conf);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	pclose(p);
+}
+
+static void
+knot_update(struct knot *k, const unsigned char *tsig_key, int present, struct res *r)
+{
+	struct val_loop *l = NULL;
+
+	assert_int_equal(val_loop_new(&l), ACME_OK);
+	drive(l, k->server, NULL, tsig_key, present, "knot-interop-value", 5000, r);
+	val_loop_free(l);
+}
+
+static void
+test_knot(void **state)
+{
+	struct knot k;
+	struct res r;
+	unsigned char wrong[32];
+	char txt[1024];
+
+	(void)state;
+	if (access(KNOTD, X_OK) != 0 || access(KNOTC, X_OK) != 0) {
+		print_message("knotd is not installed (Debian package knot): skipped\n");
+		skip();
+	}
+	memset(&k, 0, sizeof(k));
+	knot_start(&k);
+	/* Signed update, signed answer that verifies (else: "not signed" and a timeout). */
+	knot_update(&k, key, 1, &r);
+	assert_string_equal(r.err, "");
+	knot_txt(&k, txt, sizeof(txt));
+	assert_non_null(strstr(txt, "\"knot-interop-value\""));
+	knot_update(&k, key, 0, &r);
+	assert_string_equal(r.err, "");
+	knot_txt(&k, txt, sizeof(txt));
+	assert_null(strstr(txt, "knot-interop-value"));
+	/* Another key under the same name: knotd says BADSIG, and we say so. */
+	memcpy(wrong, key, 32);
+	wrong[0] ^= 1;
+	knot_update(&k, wrong, 1, &r);
+	assert_non_null(strstr(r.err, "BADSIG"));
+	knot_txt(&k, txt, sizeof(txt));
+	assert_null(strstr(txt, "knot-interop-value"));
+	knot_stop(&k);
+}
+
 int
 main(void)
 {
@@ -504,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_answer_signed),
 		cmocka_unit_test(test_check_answer),
 		cmocka_unit_test(test_hook),
+		cmocka_unit_test(test_knot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
