@@ -73,6 +73,16 @@ row(const struct acme_dir_config *d, const struct store_upstream *u, struct json
 	out_push(rows, o);
 }
 
+/* An RA directory by name, or the self-service TLS pseudo-directory
+ * (ACME_TLS_SELF) when tls_acme_url is set; NULL (reported) otherwise. */
+static const struct acme_dir_config *
+ups_dir(struct cli *c, const char *name)
+{
+	if (strcmp(name, ACME_TLS_SELF) == 0 && c->cfg->tls.enabled)
+		return &c->cfg->tls.acct;
+	return cli_dir(c, name);
+}
+
 static int
 cmd_show(int argc, char **argv)
 {
@@ -101,7 +111,7 @@ cmd_show(int argc, char **argv)
 		goto out;
 	rows = out_array();
 	if (dir != NULL) {
-		if ((d = cli_dir(&c, dir)) == NULL) {
+		if ((d = ups_dir(&c, dir)) == NULL) {
 			rc = ADMIN_NOTFOUND;
 			goto out;
 		}
@@ -116,6 +126,10 @@ cmd_show(int argc, char **argv)
 			if (load(&c, &c.cfg->dir[i], &g) == ADMIN_OK)
 				row(&c.cfg->dir[i], &g.u, rows);
 		}
+		/* self-service TLS's account, once it has one */
+		store_upstream_free(&g.u);
+		if (c.cfg->tls.enabled && load(&c, &c.cfg->tls.acct, &g) == ADMIN_OK)
+			row(&c.cfg->tls.acct, &g.u, rows);
 	}
 	out_list(&c, rows, cols);
 out:
@@ -155,7 +169,7 @@ cmd_check(int argc, char **argv)
 		rc = ADMIN_USAGE;
 		goto out;
 	}
-	if ((d = cli_dir(&c, dir)) == NULL) {
+	if ((d = ups_dir(&c, dir)) == NULL) {
 		rc = ADMIN_NOTFOUND;
 		goto out;
 	}

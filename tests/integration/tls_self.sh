@@ -19,7 +19,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 23
+plan 24
 test_tmpdir
 need pebble pebble-challtestsrv spawn-fcgi nginx openssl curl || done_testing
 [ "$(id -u)" -eq 0 ] || { ok "# SKIP needs root (the reload signals nginx's master)"; done_testing; }
@@ -130,6 +130,16 @@ check "nginx serves the new certificate" wait_for 100 serves_new
 check "the renewal is in the audit log" grep -q '"event":"tls.renew".*"tls-self.example.com"' \
 	"$state/log/audit.log"
 check "Pebble issued one certificate" [ "$(issued)" -eq 1 ]
+self_account() {
+	local adm
+	adm=$(stack__build)/acme-admin
+	"$adm" -c "$state/acme.conf" --json upstream show | /usr/bin/python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["directory"] == "self-tls"]
+sys.exit(0 if len(rows) == 1 and rows[0]["account"].startswith("https://") else 1)' &&
+		"$adm" -c "$state/acme.conf" upstream check --directory self-tls >/dev/null
+}
+check "acme-admin upstream show lists the self-tls account, and its key decrypts" self_account
 
 # --- a restart with a fresh certificate orders nothing ---
 goods() { grep -c "self-service TLS: the certificate in .* is good" "$log"; }
