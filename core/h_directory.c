@@ -11,7 +11,6 @@ acme_h_directory(struct acme_rq *rq)
 	if (rq->is_post && acme_auth(rq, AUTH_EITHER) < 0)
 		return -1;
 	rq->resp->status = 200;
-	{ volatile int sh = 40; volatile int deliberate_ub = 1 << sh; (void)deliberate_ub; }
 	rq->resp->content_type = "application/json";
 	if ((rq->resp->body = strdup(rq->dir->directory_json)) == NULL)
 		return acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "out of memory");

@@ -24,7 +24,9 @@
 #   BUILD           where acme-fcgi, acme-validator and acme-admin are
 #                   (default build/, relative to the repository)
 #   ACME_VALGRIND=1 run acme-fcgi (master and workers) and acme-validator
-#                   under valgrind memcheck; logs in STATE/log/valgrind-*.log
+#                   under valgrind memcheck; logs in STATE/log/valgrind-*.log,
+#                   suppressions in tests/valgrind.supp
+#   ACME_VALGRIND_OPTS  more valgrind options (e.g. --track-origins=yes)
 #   STACK_WORKERS   passed to acme-fcgi as -w (default: acme.conf's workers)
 #   STACK_WAIT      seconds stack_start waits for the directory (30; 180
 #                   under valgrind)
@@ -73,9 +75,16 @@ stack__wrap() {
 	STACK__WRAP=()
 	if stack__valgrind; then
 		# spawn-fcgi execs without a PATH search.
+		# Definite and indirect leaks are errors (a cycle nothing points
+		# to is only "indirectly lost"); --vgdb=no: no pipes left in /tmp
+		# by a process that dropped root and cannot remove them.
 		STACK__WRAP=("$(command -v valgrind)" --tool=memcheck --error-exitcode=99 --leak-check=full
-			--show-leak-kinds=definite --errors-for-leak-kinds=definite
+			--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+			--vgdb=no --num-callers=30 --suppressions="$STACK_ROOT/tests/valgrind.supp"
 			--log-file="$1/log/valgrind-$2.%p.log")
+		# More options, e.g. ACME_VALGRIND_OPTS=--track-origins=yes.
+		# shellcheck disable=SC2206
+		[ -n "${ACME_VALGRIND_OPTS:-}" ] && STACK__WRAP+=($ACME_VALGRIND_OPTS)
 	fi
 }
 
@@ -263,8 +272,9 @@ stack__fail() { # STATE MESSAGE
 # The environment of acme-fcgi and acme-validator: the caller's ASAN_OPTIONS
 # and UBSAN_OPTIONS (tests/run.sh sets them) with the reports going to
 # STATE/log/asan.PID and STATE/log/ubsan.PID, where stack_san_check finds
-# them (spawn-fcgi sends nothing to a terminal, and stderr is easy to lose).
-# Harmless for binaries built without sanitizers.
+# them (spawn-fcgi sends nothing to a terminal). GCC's libubsan ignores
+# log_path and writes to stderr, STATE/log/<name>.out, which
+# stack_san_check reads too. Harmless for binaries built without sanitizers.
 stack__san_env() { # STATE
 	local a=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} u=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	STACK__ENV=("ASAN_OPTIONS=$a:log_path=$1/log/asan" "UBSAN_OPTIONS=$u:log_path=$1/log/ubsan")
@@ -540,8 +550,9 @@ stack_stop() {
 
 # stack_san_check STATE: print the AddressSanitizer, LeakSanitizer and
 # UndefinedBehaviorSanitizer reports the stack's processes wrote (to
-# STATE/log/asan.PID, ubsan.PID) and return 1 if there is any. Call it
-# after stack_stop (leaks are reported at exit).
+# STATE/log/asan.PID, ubsan.PID, and on stderr, STATE/log/*.out) and
+# return 1 if there is any. Call it after stack_stop (leaks are reported
+# at exit).
 stack_san_check() {
 	local state f bad=0
 	state=$(stack__abs "$1")
@@ -551,21 +562,33 @@ stack_san_check() {
 		head -c 20000 "$f"
 		bad=1
 	done
+	for f in "$state"/log/*.out; do
+		[ -f "$f" ] || continue
+		if grep -qE ': runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' "$f"; then
+			echo "--- $f (sanitizer reports on stderr)"
+			grep -E -A30 ': runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' "$f" |
+				head -c 20000
+			bad=1
+		fi
+	done
 	return $bad
 }
 
 # stack_valgrind_check STATE: with ACME_VALGRIND=1, print the valgrind
-# reports that show errors or definite leaks and return 1 if any does.
-# Returns 0 (and prints nothing) otherwise. Call it after stack_stop.
+# reports that show errors or definite or indirect leaks and return 1 if
+# any does. A process killed before its summary (SIGKILL in the fault
+# tests) counts when its log holds an error's stack trace. Returns 0 (and
+# prints nothing) otherwise. Call it after stack_stop.
 stack_valgrind_check() {
 	local state f bad=0
 	state=$(stack__abs "$1")
 	stack__valgrind || return 0
 	for f in "$state"/log/valgrind-*.log; do
 		[ -f "$f" ] || continue
-		if grep -qE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$f"; then
+		if grep -qE 'ERROR SUMMARY: [1-9]|(definitely|indirectly) lost: [1-9]' "$f" ||
+			{ ! grep -q 'ERROR SUMMARY: ' "$f" && grep -qE '^==[0-9]+== +(at|by) 0x' "$f"; }; then
 			echo "--- $f"
-			cat "$f"
+			head -c 30000 "$f"
 			bad=1
 		fi
 	done

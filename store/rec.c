@@ -199,10 +199,11 @@ dec_field(const struct rec_field *f, const unsigned char *v, size_t n, void *bas
 			return STORE_NOMEM;
 		return STORE_OK;
 	case RK_BLOB:
-		if (n > REC_STR_MAX)
+		/* Never written empty (an empty blob is left out), and a required
+		 * one must not decode to NULL: rec_encode would refuse the record
+		 * (tests/fuzz/regress/store_rec). */
+		if (n == 0 || n > REC_STR_MAX)
 			return STORE_CORRUPT;
-		if (n == 0)
-			return STORE_OK;
 		if ((*MEMBER(base, f, unsigned char *) = malloc(n)) == NULL)
 			return STORE_NOMEM;
 		memcpy(*MEMBER(base, f, unsigned char *), v, n);

@@ -312,6 +312,53 @@ test_decode_rejects(void **state)
 	assert_int_equal(dec_acct(&t), STORE_CORRUPT);
 }
 
+/* A blob is never written empty: an empty one, required or not, is not a
+ * record the encoder could have written (fuzz_store_rec found a certificate
+ * with an empty DER that decoded, then would not encode). */
+static void
+test_decode_empty_blob(void **state)
+{
+	unsigned char hdr[2] = { REC_MAGIC_CERT, REC_VERSION }, reason[4] = { 0xff, 0xff, 0xff, 0xff };
+	struct store_cert c;
+	struct store_order o, o2;
+	unsigned char *p;
+	struct tb t;
+	size_t n;
+	int empty;
+
+	(void)state;
+	for (empty = 0; empty <= 1; empty++) {
+		t.n = 0;
+		tb_raw(&t, hdr, 2);
+		tb_str(&t, CRT_SERIAL, "0a1b2c3d4e5f");
+		tb_str(&t, CRT_ACCT, "AAAAAAAAAAAAAAAAAAAAAA");
+		tb_str(&t, CRT_ORDER, "BBBBBBBBBBBBBBBBBBBBBB");
+		tb_str(&t, CRT_DIR, "default");
+		tb_i64(&t, CRT_ISSUED, 1700000000);
+		tb_field(&t, CRT_DER, "\x30", empty ? 0 : 1);
+		tb_field(&t, CRT_REASON, reason, 4);
+		assert_int_equal(store_rec_decode_cert(t.b, t.n, &c), empty ? STORE_CORRUPT : STORE_OK);
+		if (!empty) {
+			assert_non_null(c.der);
+			assert_int_equal(c.der_len, 1);
+		}
+		store_cert_free(&c);
+	}
+	/* An optional blob (the order's CSR) too. */
+	fx_order(&o, 1, 1, 1700000000, 0);
+	assert_int_equal(store_rec_encode_order(&o, &p, &n), STORE_OK);
+	for (empty = 0; empty <= 1; empty++) {
+		t.n = 0;
+		tb_raw(&t, p, n);
+		tb_field(&t, ORD_CSR, "\x30", empty ? 0 : 1);
+		assert_int_equal(store_rec_decode_order(t.b, t.n, &o2), empty ? STORE_CORRUPT : STORE_OK);
+		if (!empty)
+			assert_int_equal(o2.csr_len, 1);
+		store_order_free(&o2);
+	}
+	free(p);
+}
+
 static void
 test_decode_lengths(void **state)
 {
@@ -571,6 +618,7 @@ main(void)
 		cmocka_unit_test(test_decode_minimal_and_required),
 		cmocka_unit_test(test_decode_unknown_tags_skipped),
 		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_empty_blob),
 		cmocka_unit_test(test_decode_lengths),
 		cmocka_unit_test(test_decode_list_caps),
 		cmocka_unit_test(test_truncations),
