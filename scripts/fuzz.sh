@@ -8,9 +8,11 @@
 #   FUZZ_OUT      where corpora, crashes and logs go (default build-fuzz)
 #
 # Each harness starts from its committed seeds, tests/fuzz/corpus/<name>/,
-# which it only reads; what it finds goes to $FUZZ_OUT/corpus/<name>/, kept
-# from one run to the next. A crash, leak, timeout or out-of-memory is saved
-# in $FUZZ_OUT/crashes/ and printed with the command that reproduces it; the
+# and its regression inputs, tests/fuzz/regress/<name>/, which it only
+# reads; what it finds goes to $FUZZ_OUT/corpus/<name>/, kept from one run
+# to the next. tests/fuzz/<name>.dict, when there is one, is its
+# dictionary. A crash, leak, timeout or out-of-memory is saved in
+# $FUZZ_OUT/crashes/ and printed with the command that reproduces it; the
 # exit status is then non-zero. The last lines are a table of runs, speed
 # and coverage per harness.
 set -u
@@ -55,10 +57,11 @@ run_one() { # binary
 	mkdir -p "$work" "$SEEDS/$name"
 	rm -f "$res"
 	start=$(date +%s)
-	local dict=()
+	local dict=() regress=()
 	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+	[ -d "tests/fuzz/regress/$name" ] && regress=("tests/fuzz/regress/$name")
 	# A harness that hangs past its time (a stuck process) is killed.
-	timeout -k 10 $((SECS + 180)) "$bin" "$work" "$SEEDS/$name" \
+	timeout -k 10 $((SECS + 180)) "$bin" "$work" "$SEEDS/$name" "${regress[@]}" \
 		-max_total_time="$SECS" -max_len="$(max_len "$name")" -timeout=30 \
 		-rss_limit_mb=3072 -print_final_stats=1 "${dict[@]}" \
 		-artifact_prefix="$OUT/crashes/$name-" >"$log" 2>&1
@@ -114,7 +117,7 @@ for bin in "$@"; do
 		grep -m1 -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: .*invariant)' "$OUT/logs/$name.log" | sed 's/^/    /'
 		for a in $arts; do
 			echo "    reproduce: $bin $a"
-			echo "    keep it:   cp $a $SEEDS/$name/regress-<what> (and add a unit test)"
+			echo "    keep it:   mkdir -p tests/fuzz/regress/$name && cp $a tests/fuzz/regress/$name/<what>"
 		done
 	fi
 done

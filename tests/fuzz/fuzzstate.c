@@ -14,7 +14,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,8 +338,10 @@ fz_state_restore(void)
 	fz_forget_cache();
 	/* The CRLs are files: the next request signs them again. */
 	fz_clear_crls();
-	if (++fz_restores % 20000 == 0)
-		(void)store_maintain(fz_st.ctx->store);   /* checkpoint, drop old logs */
+	/* Each restore logs its deletes and puts: checkpoint now and then so
+	 * that old log files go. */
+	if (++fz_restores % 1000 == 0)
+		(void)store_maintain(fz_st.ctx->store);
 	fz_log_end(fz_log_at_restore, sizeof(fz_log_at_restore));
 	return 1;
 }
