@@ -78,14 +78,18 @@ stack__wrap() {
 		# Definite and indirect leaks are errors (a cycle nothing points
 		# to is only "indirectly lost"); --vgdb=no: no pipes left in /tmp
 		# by a process that dropped root and cannot remove them.
+		# shellcheck disable=SC2054
 		STACK__WRAP=("$(command -v valgrind)" --tool=memcheck --error-exitcode=99 --leak-check=full
 			--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 			--vgdb=no --num-callers=30 --suppressions="$STACK_ROOT/tests/valgrind.supp"
 			--log-file="$1/log/valgrind-$2.%p.log")
 		# More options, e.g. ACME_VALGRIND_OPTS=--track-origins=yes.
-		# shellcheck disable=SC2206
-		[ -n "${ACME_VALGRIND_OPTS:-}" ] && STACK__WRAP+=($ACME_VALGRIND_OPTS)
+		if [ -n "${ACME_VALGRIND_OPTS:-}" ]; then
+			# shellcheck disable=SC2206
+			STACK__WRAP+=($ACME_VALGRIND_OPTS)
+		fi
 	fi
+	return 0
 }
 
 # stack__running PID NAME: PID is alive (not a zombie) and runs NAME.

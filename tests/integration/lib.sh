@@ -214,13 +214,21 @@ PY
 
 # pick_port VAR [PREFERRED [udp]]: set VAR to PREFERRED when it is free,
 # else to a free port in 20000-29999, never one this test picked before.
+# With ACME_PORTS=LO-HI, a port in LO-HI and never PREFERRED: test runs
+# that go on at the same time (.ci/run) get disjoint ranges, so that two
+# tests cannot both find a port free and then race to bind it.
 pick_port() {
-	local var=$1 pref=${2:-} proto=${3:-tcp} p i
+	local var=$1 pref=${2:-} proto=${3:-tcp} p i lo=20000 hi=29999
+	if [[ ${ACME_PORTS:-} =~ ^([0-9]+)-([0-9]+)$ ]]; then
+		lo=${BASH_REMATCH[1]}
+		hi=${BASH_REMATCH[2]}
+		pref=
+	fi
 	for ((i = 0; i < 200; i++)); do
 		if [ "$i" -eq 0 ] && [ -n "$pref" ]; then
 			p=$pref
 		else
-			p=$((20000 + RANDOM % 10000))
+			p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
 		fi
 		[[ " $LIB_PORTS_USED " == *" $p "* ]] && continue
 		if port_free "$p" "$proto"; then

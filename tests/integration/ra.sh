@@ -187,12 +187,12 @@ fi
 order_valid() {
 	local i
 	for i in $(seq 120); do
-		[ "$(admin --json orders show "$our_order" 2>/dev/null |
+		[ "$(admin --json orders show -- "$our_order" 2>/dev/null |
 			/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null)" = valid ] &&
 			return 0
 		sleep 0.5
 	done
-	admin --json orders show "$our_order" 2>&1 | head -20 | sed 's/^/# /'
+	admin --json orders show -- "$our_order" 2>&1 | head -20 | sed 's/^/# /'
 	return 1
 }
 check "the same order becomes valid after the restart" order_valid

@@ -135,7 +135,9 @@ def test_EAB_account_records_its_key(ctx):
     c = ctx.client(directory="eab", register=False)
     c.new_account({"externalAccountBinding": eab_binding(c, e["kid"], key_bytes(e))})
     acct_id = c.kid.rsplit("/", 1)[1]
-    shown = json.loads(admin(ctx, "accounts", "show", acct_id, "--json"))
+    # "--": an id may begin with "-" (base64url), and getopt would take it
+    # for an option.
+    shown = json.loads(admin(ctx, "accounts", "show", "--json", "--", acct_id))
     assert shown["eab_kid"] == e["kid"]
 
 
