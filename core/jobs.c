@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -17,6 +16,7 @@
 #include "core/jobs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/validation.h"
 
 /* ARI windows are fetched again at most this often, and at least this rarely. */
 #define ARI_MIN_RECHECK 3600
@@ -344,20 +344,11 @@ acme_job_progress(struct store *s, const struct acme_config *cfg, struct acme_jo
 	return ACME_OK;
 }
 
-/* base * 2^attempt, capped, with +-10% jitter (as validation retries). */
+/* The job's retry delay: as validation retries, with the upstream's base and cap. */
 static int64_t
 backoff(const struct acme_dir_config *d, uint32_t attempt)
 {
-	int64_t v = d->upstream_retry_base;
-	uint32_t r = 0;
-
-	while (attempt-- > 0 && v < d->upstream_retry_cap)
-		v *= 2;
-	if (v > d->upstream_retry_cap)
-		v = d->upstream_retry_cap;
-	if (v >= 10 && RAND_bytes((unsigned char *)&r, sizeof(r)) == 1)
-		v += (int64_t)(r % (uint32_t)(v / 5 + 1)) - v / 10;
-	return v < 1 ? 1 : v;
+	return acme_backoff(d->upstream_retry_base, d->upstream_retry_cap, attempt);
 }
 
 struct finish {

@@ -158,19 +158,25 @@ acme_val_lease(struct store *s, const struct acme_config *cfg, int64_t now, size
 }
 
 int64_t
-acme_val_backoff(const struct acme_config *cfg, uint32_t attempt)
+acme_backoff(int64_t base, int64_t cap, uint32_t attempt)
 {
-	int64_t d = cfg->retry_base;
+	int64_t d = base;
 	uint32_t r = 0;
 
-	while (attempt-- > 0 && d < cfg->retry_cap)
+	while (attempt-- > 0 && d < cap)
 		d *= 2;
-	if (d > cfg->retry_cap)
-		d = cfg->retry_cap;
+	if (d > cap)
+		d = cap;
 	/* +-10% jitter, so retries of many challenges do not march in step. */
 	if (d >= 10 && RAND_bytes((unsigned char *)&r, sizeof(r)) == 1)
 		d += (int64_t)(r % (uint32_t)(d / 5 + 1)) - d / 10;
 	return d < 1 ? 1 : d;
+}
+
+int64_t
+acme_val_backoff(const struct acme_config *cfg, uint32_t attempt)
+{
+	return acme_backoff(cfg->retry_base, cfg->retry_cap, attempt);
 }
 
 struct finish {

@@ -74,6 +74,11 @@ int acme_val_caa_enabled(const struct acme_dir_config *d);
 /* base * 2^attempt, capped, with +-10% jitter. */
 int64_t acme_val_backoff(const struct acme_config *cfg, uint32_t attempt);
 
+/* base * 2^attempt seconds, capped at cap, with +-10% jitter (so that many
+ * retries do not march in step); at least 1. Challenge retries and the
+ * validator's jobs both back off this way. */
+int64_t acme_backoff(int64_t base, int64_t cap, uint32_t attempt);
+
 /* The dns-01 TXT value: base64url(SHA-256(keyauth)). out has room for 44. */
 void acme_val_dns01_digest(const char *keyauth, char out[44]);
 
