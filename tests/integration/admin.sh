@@ -284,7 +284,7 @@ check "eab new --kid with a taken name exits 3" adm_rc 3 eab new --directory def
 check "eab new for an unknown directory exits 4" adm_rc 4 eab new --directory nosuch
 { "$ADMIN" eab list; "$ADMIN" eab list --json; "$ADMIN" eab list --directory default --json; } >"$out" 2>&1
 check "eab list (text and JSON) shows both keys and never a key" bash -c \
-	'grep -q "$2" "$1" && grep -q named_key-1 "$1" && grep -q "for the admin test" "$1" && ! grep -q -- "$3" "$1" && ! grep -qi hmac "$1"' \
+	'grep -qF -- "$2" "$1" && grep -q named_key-1 "$1" && grep -q "for the admin test" "$1" && ! grep -qF -- "$3" "$1" && ! grep -qi hmac "$1"' \
 	_ "$out" "$kid" "$key"
 check "eab revoke exits 0, and 8 the second time" bash -c \
 	'"$1" eab revoke "$2" >/dev/null && { "$1" eab revoke "$2" 2>/dev/null; [ $? -eq 8 ]; }' _ "$ADMIN" "$kid"

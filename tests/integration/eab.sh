@@ -122,7 +122,7 @@ check "lego registers with --eab --kid --hmac and obtains a certificate" lego_ -
 bound() { # KID: eab list --json shows it used by an account, and holds no key
 	local out
 	out=$(admin eab list --directory eab --json) || return 1
-	! grep -q "$hmac" <<<"$out" && ! grep -qi '"hmac' <<<"$out" &&
+	! grep -qF -- "$hmac" <<<"$out" && ! grep -qi '"hmac' <<<"$out" &&
 		/usr/bin/python3 -c 'import json,sys
 keys = {k["kid"]: k for k in json.load(sys.stdin)}
 k = keys[sys.argv[1]]

@@ -208,7 +208,7 @@ wait "$cbpid" 2>/dev/null
 # --- the account key at rest ---
 thumb=$(admin --json upstream show --directory ra | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["thumbprint"])')
 check "the stored account key decrypts with the passphrase and matches its thumbprint" \
-	bash -c '"$@" | grep -q "$0"' "$thumb" "$(stack__build)/acme-admin" -c "$state/acme.conf" upstream check --directory ra
+	bash -c '"$@" | grep -qF -- "$0"' "$thumb" "$(stack__build)/acme-admin" -c "$state/acme.conf" upstream check --directory ra
 check "a wrong passphrase does not decrypt it, and the store holds no plain key" bash -c \
 	'! "$1" -c "$2" upstream check --directory ra --passphrase-file "$3" 2>/dev/null &&
 	 ! grep -qa "PRIVATE KEY" "$4"/db/upstream.db' _ "$(stack__build)/acme-admin" "$state/acme.conf" \
