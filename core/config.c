@@ -161,6 +161,7 @@ static const struct cfg_key dir_keys[] = {
 	{ "upstream_retry_base", CT_DURATION, D(upstream_retry_base), 0, 1, 3600 },
 	{ "upstream_retry_cap", CT_DURATION, D(upstream_retry_cap), 0, 1, 86400 },
 	{ "upstream_deadline", CT_DURATION, D(upstream_deadline), 0, 60, 30LL * 86400 },
+	{ "upstream_forward_validity", CT_BOOL, D(upstream_forward_validity), 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0, 0 }
 };
 

@@ -116,6 +116,7 @@ struct acme_dir_config {
 	int64_t upstream_retry_base;    /* first delay after a failed upstream step */
 	int64_t upstream_retry_cap;     /* longest delay between attempts */
 	int64_t upstream_deadline;  /* an upstream order still unfinished after this fails */
+	int upstream_forward_validity;  /* notBefore/notAfter sent upstream, else refused */
 };
 
 /*

@@ -172,6 +172,13 @@ check_validity(struct order_req *or)
 	if (parse_time_field(rq, "notBefore", &or->not_before) < 0 ||
 	    parse_time_field(rq, "notAfter", &or->not_after) < 0)
 		return -1;
+	/* An RA directory's certificates come from its upstream: a requested
+	 * validity is forwarded only where the operator says the upstream
+	 * honours it, else refused now rather than silently not kept. */
+	if ((or->not_before || or->not_after) && c->ra && !c->upstream_forward_validity)
+		return acme_problem_set(&rq->prob, PROB_MALFORMED,
+		    "this directory obtains its certificates from an upstream CA and does not "
+		    "take notBefore or notAfter");
 	nb = or->not_before ? or->not_before : rq->now;
 	na = or->not_after ? or->not_after : nb + or->profile->lifetime;
 	if (or->not_before && or->not_before < rq->now - 86400)

@@ -137,10 +137,6 @@ struct json_object *acme_view_authz(const struct acme_dir *d, const struct store
 struct json_object *acme_view_chall(const struct acme_dir *d, const struct store_authz *z,
     int idx);
 struct json_object *acme_view_ident(uint8_t type, const char *value);
-/* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"). */
-void acme_rfc3339(int64_t t, char out[32]);
-/* Parse RFC 3339; -1 if not valid. */
-int acme_parse_rfc3339(const char *s, int64_t *t);
 
 /* --- order state (core/orderstate.c; acme_order_status and
  * acme_authz_status are in core/orders.h, which acme-admin uses too) --- */

@@ -37,4 +37,10 @@ void acme_json_add_str(struct json_object *obj, const char *key, const char *val
 void acme_json_add_int(struct json_object *obj, const char *key, int64_t val);
 void acme_json_add_bool(struct json_object *obj, const char *key, int val);
 
+/* RFC 3339 UTC text of t ("2026-01-02T03:04:05Z"), the form of every ACME
+ * timestamp (core/views.c). */
+void acme_rfc3339(int64_t t, char out[32]);
+/* Parse RFC 3339; -1 if not valid. */
+int acme_parse_rfc3339(const char *s, int64_t *t);
+
 #endif

@@ -716,7 +716,7 @@ char *
 ups_new_order_payload(const struct store_order *o, struct json_object *profiles)
 {
 	struct json_object *p = json_object_new_object(), *arr, *id;
-	char *out;
+	char *out, ts[32];
 	size_t i;
 
 	if (p == NULL)
@@ -729,6 +729,16 @@ ups_new_order_payload(const struct store_order *o, struct json_object *profiles)
 		json_object_array_add(arr, id);
 	}
 	json_object_object_add(p, "identifiers", arr);
+	/* A requested validity: the directory took it only with
+	 * upstream_forward_validity, for an upstream that honours it. */
+	if (o->not_before) {
+		acme_rfc3339(o->not_before, ts);
+		acme_json_add_str(p, "notBefore", ts);
+	}
+	if (o->not_after) {
+		acme_rfc3339(o->not_after, ts);
+		acme_json_add_str(p, "notAfter", ts);
+	}
 	/* The order's profile, where the upstream offers one of that name; an
 	 * upstream without profiles refuses the member, and one with other
 	 * profiles would refuse the name: then its default applies. */
@@ -1729,16 +1739,6 @@ any_ra(const struct acme_config *cfg)
 	return 0;
 }
 
-static void
-utc_text(int64_t t, char *buf, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-}
-
 /*
  * Self-service TLS: look at the server's certificate and queue its renewal
  * when it needs one. A check the configuration asked for (start, reload)
@@ -1749,14 +1749,14 @@ static int
 tls_check(struct val_upstream *u, int64_t mono, int64_t now)
 {
 	const struct acme_tls_config *tc = &u->cfg->tls;
-	char why[700], when[40];
+	char why[700], when[32];
 	int64_t renew_at = 0;
 	int queued = 0, asked = u->tls_check_now;
 
 	u->tls_check_now = 0;
 	u->tls_next_check = mono + TLS_CHECK_MS;
 	if (ups_tls_check(tc, now, why, sizeof(why), &renew_at) == UPS_TLS_FRESH) {
-		utc_text(renew_at, when, sizeof(when));
+		acme_rfc3339(renew_at, when);
 		log_info("self-service TLS: %s; renewal at %s", why, when);
 		if ((renew_at - now) * 1000 < TLS_CHECK_MS)
 			u->tls_next_check = mono + (renew_at - now) * 1000;

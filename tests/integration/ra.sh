@@ -9,11 +9,13 @@
 # validator killed with SIGKILL in the middle of an upstream job (while the
 # hook holds) and started again finishes the same upstream order, with
 # exactly one certificate from Pebble; a wrong EAB key gives the client the
-# upstream's problem as a subproblem; the stored account key is sealed.
+# upstream's problem as a subproblem; the stored account key is sealed; a
+# requested notAfter is forwarded to Pebble where the directory says so,
+# and refused at newOrder where it does not.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 23
+plan 25
 test_tmpdir
 need pebble pebble-challtestsrv certbot lego spawn-fcgi nginx openssl curl /usr/bin/python3 ||
 	done_testing
@@ -80,6 +82,8 @@ upstream_deadline = 10m
 allow_private = yes
 cert_keys = rsa p256 p384
 EOC
+		# Pebble honours notBefore/notAfter: ra forwards them, rabad refuses them.
+		if [ "$d" = ra ]; then echo "upstream_forward_validity = yes" >>"$state/acme.conf"; fi
 	done
 fi
 if stack_start "$state" nginx "$port" >>"$TEST_TMP/stack.log" 2>&1; then
@@ -134,6 +138,15 @@ check "lego's certificate chains to Pebble's root" bash -c \
 	'awk "/BEGIN/{n++} n>1" "$1.crt" >"$1.chain" && openssl verify -CAfile "$2" -untrusted "$1.chain" "$1.crt" >/dev/null' \
 	_ "$lc" "$TEST_TMP/pebble-root.pem"
 check "Pebble issued exactly one certificate for it" [ "$(($(issued) - before))" -eq 1 ]
+
+# --- a requested validity: forwarded to Pebble, or refused at newOrder ---
+validity() {
+	PROTO="$LIB_DIR/../protocol" timeout -k 5 300 /usr/bin/python3 "$LIB_DIR/ra/validity.py" "$@"
+}
+check "an order with notAfter through the RA gets a certificate from Pebble that ends then" \
+	validity forward "$dir" "$root" "$h01"
+check "an RA directory without upstream_forward_validity refuses notAfter at newOrder (malformed)" \
+	validity refuse "$base/acme/rabad/directory" "$root"
 
 # --- an operator's revocation (acme-admin) reaches Pebble like a client's ---
 # The store keys certificates by the serial's DER content bytes: a leading

@@ -374,6 +374,7 @@ test_order_profile(void **state)
 	struct store_order o;
 	struct json_object *profiles, *none, *p;
 	const char *why;
+	int64_t t;
 	const char *both = "{\"classic\":\"90 days\",\"shortlived\":\"6 days\"}";
 	const char *other = "{\"classic\":\"90 days\"}";
 	char *text;
@@ -394,8 +395,11 @@ test_order_profile(void **state)
 	assert_int_equal(json_object_array_length(acme_json_get(p, "identifiers")), 2);
 	assert_string_equal(acme_json_str(json_object_array_get_idx(acme_json_get(p,
 	    "identifiers"), 1), "type"), "ip");
-	/* The lifetime is the profile's business: notAfter is not sent. */
-	assert_null(acme_json_get(p, "notAfter"));
+	/* A requested notAfter goes up as RFC 3339 text, no notBefore unasked. */
+	assert_non_null(acme_json_str(p, "notAfter"));
+	assert_int_equal(acme_parse_rfc3339(acme_json_str(p, "notAfter"), &t), 0);
+	assert_true(t == o.not_after);
+	assert_null(acme_json_get(p, "notBefore"));
 	json_object_put(p);
 	free(text);
 
