@@ -278,10 +278,15 @@ stack__fail() { # STATE MESSAGE
 # STATE/log/asan.PID and STATE/log/ubsan.PID, where stack_san_check finds
 # them (spawn-fcgi sends nothing to a terminal). GCC's libubsan ignores
 # log_path and writes to stderr, STATE/log/<name>.out, which
-# stack_san_check reads too. Harmless for binaries built without sanitizers.
+# stack_san_check reads too. LeakSanitizer reads its suppressions
+# (tests/lsan.supp) at exit, after the processes dropped to their users:
+# a copy in STATE/log, which they can read. Harmless for binaries built
+# without sanitizers.
 stack__san_env() { # STATE
 	local a=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} u=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-	STACK__ENV=("ASAN_OPTIONS=$a:log_path=$1/log/asan" "UBSAN_OPTIONS=$u:log_path=$1/log/ubsan")
+	mkdir -p "$1/log" && install -m 0644 "$STACK_ROOT/tests/lsan.supp" "$1/log/lsan.supp"
+	STACK__ENV=("ASAN_OPTIONS=$a:log_path=$1/log/asan" "UBSAN_OPTIONS=$u:log_path=$1/log/ubsan"
+		"LSAN_OPTIONS=suppressions=$1/log/lsan.supp")
 }
 
 # The unprivileged users, when started as root (see docs/security.md):

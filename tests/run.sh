@@ -25,6 +25,7 @@ mkdir -p "$LOGS"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 
 TIME_FACTOR=${ACME_TIME_FACTOR:-1}
 [ "${ACME_VALGRIND:-0}" = 1 ] && TIME_FACTOR=${ACME_TIME_FACTOR:-3}
