@@ -68,6 +68,7 @@ static const struct cfg_key global_keys[] = {
 	{ "orders_per_page", CT_INT, G(orders_per_page), 0, 1, 1000 },
 	{ "max_body", CT_SIZE, G(max_body), 0, 1024, 1024 * 1024 },
 	{ "resolver", CT_STR, G(resolver), 0, 0, 0 },
+	{ "dnssec_trust_anchor", CT_PATH, G(dnssec_trust_anchor), 0, 0, 0 },
 	{ "public_suffix_list", CT_STR, G(public_suffix_list), 0, 0, 0 },
 	{ "http01_port", CT_INT, G(http01_port), 0, 1, 65535 },
 	{ "tlsalpn01_port", CT_INT, G(tlsalpn01_port), 0, 1, 65535 },
@@ -932,6 +933,8 @@ finish_config(struct acme_config *c)
 		free(c->state_dir);
 		c->state_dir = p;
 	}
+	if (resolve_path(c, &c->dnssec_trust_anchor) < 0)
+		return -1;
 	if (c->ndir == 0) {
 		log_err("config: %s: no [directory NAME] section", c->path);
 		bad = 1;

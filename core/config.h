@@ -154,6 +154,7 @@ struct acme_config {
 	int orders_per_page;        /* page size of an account's orders list */
 	size_t max_body;            /* request body limit, bytes */
 	char *resolver;             /* ip:port, or NULL for the system's */
+	char *dnssec_trust_anchor;  /* DS/DNSKEY file: validate every answer; NULL: none */
 	char *public_suffix_list;   /* for certs_per_domain (default Debian's publicsuffix) */
 	int http01_port;
 	int tlsalpn01_port;

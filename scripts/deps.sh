@@ -8,7 +8,7 @@ PKGS=(
   libfcgi-dev libssl-dev libjson-c-dev libdb-dev libcurl4-openssl-dev libunbound-dev
   libcmocka-dev
   spawn-fcgi nginx lighttpd lighttpd-mod-openssl
-  certbot lego pebble knot
+  certbot lego pebble knot ldnsutils
   openssl curl ca-certificates publicsuffix
   softhsm2 libengine-pkcs11-openssl opensc
   clang libclang-rt-14-dev valgrind

@@ -106,7 +106,7 @@ caa_done(struct val_dnsq *q, const struct val_dns_res *r)
 	struct caa *c = (struct caa *)(void *)((char *)q - offsetof(struct caa, q));
 	struct acme_problem p;
 	const char *dot;
-	char buf[128];
+	char buf[256];
 
 	switch (r->status) {
 	case VAL_DNS_OK:

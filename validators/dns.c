@@ -126,7 +126,8 @@ val_dns_new(struct val_loop *l, const char *resolver, struct val_dns **out)
 	    dns_opt(d->ctx, "cache-max-ttl:", "1") != 0 ||
 	    dns_opt(d->ctx, "cache-max-negative-ttl:", "1") != 0 ||
 	    dns_opt(d->ctx, "infra-host-ttl:", "60") != 0 ||
-	    dns_opt(d->ctx, "infra-keep-probing:", "yes") != 0)
+	    dns_opt(d->ctx, "infra-keep-probing:", "yes") != 0 ||
+	    dns_opt(d->ctx, "val-bogus-ttl:", "1") != 0)
 		goto out;
 	if (resolver != NULL && resolver[0] != '\0') {
 		if (dns_fwd_spec(resolver, fwd, sizeof(fwd)) != ACME_OK) {
@@ -165,6 +166,26 @@ out:
 	return rc;
 }
 
+enum acme_err
+val_dns_trust_anchor(struct val_dns *d, const char *path)
+{
+	FILE *f;
+	int r;
+
+	/* libunbound reads the file only when the first query is made: say
+	 * at start-up when it cannot be read at all. */
+	if ((f = fopen(path, "re")) == NULL) {
+		log_err("dns: trust anchor %s: %s", path, strerror(errno));
+		return ACME_ECONFIG;
+	}
+	fclose(f);
+	if ((r = ub_ctx_add_ta_file(d->ctx, path)) != 0) {
+		log_err("dns: trust anchor %s: %s", path, ub_strerror(r));
+		return ACME_ECONFIG;
+	}
+	return ACME_OK;
+}
+
 void
 val_dns_free(struct val_dns *d)
 {
@@ -197,7 +218,10 @@ dns_cb(void *mydata, int err, struct ub_result *ur)
 		res.why = ub_strerror(err);
 	} else if (ur->bogus) {
 		res.status = VAL_DNS_BOGUS;
-		res.why = ur->why_bogus ? ur->why_bogus : "DNSSEC validation failed";
+		res.why = ur->why_bogus ? ur->why_bogus : "bogus";
+		/* The full reason: the problem detail may hold only part of it. */
+		log_warn("dns: DNSSEC validation failed for %s type %d: %s",
+		    ur->qname ? ur->qname : "?", ur->qtype, res.why);
 	} else if (ur->nxdomain || ur->rcode == 3) {
 		res.status = VAL_DNS_NXDOMAIN;
 		res.rcode = 3;
@@ -284,7 +308,7 @@ val_dns_status_text(const struct val_dns_res *r, char *buf, size_t cap)
 		snprintf(buf, cap, "rcode %d", r->rcode);
 		return buf;
 	case VAL_DNS_BOGUS:
-		snprintf(buf, cap, "DNSSEC: %s", r->why ? r->why : "bogus");
+		snprintf(buf, cap, "DNSSEC validation failed: %s", r->why ? r->why : "bogus");
 		return buf;
 	case VAL_DNS_ERROR:
 		snprintf(buf, cap, "resolver error: %s", r->why ? r->why : "?");
@@ -299,7 +323,7 @@ val_dns_status_text(const struct val_dns_res *r, char *buf, size_t cap)
 static void
 addrs_one(struct val_addrq *aq, const struct val_dns_res *r, int family)
 {
-	char buf[96];
+	char buf[sizeof(aq->why4)];
 	size_t i, want = family == AF_INET ? 4 : 16, kept = 0;
 
 	if (family == AF_INET) {

@@ -6,7 +6,10 @@
  *
  * With a configured resolver ("ip:port", test mode or an internal resolver)
  * every query is forwarded there; otherwise the servers in /etc/resolv.conf
- * are used, plus /etc/hosts. Names under "localhost." answer loopback
+ * are used, plus /etc/hosts. With a trust anchor (dnssec_trust_anchor)
+ * libunbound validates every answer itself, forwarded or not: a bogus one
+ * is VAL_DNS_BOGUS, never data; names outside the anchors' zones stay
+ * insecure and are answered as before. Names under "localhost." answer loopback
  * (RFC 6761, libunbound's default local zone). Answers are not cached past a
  * second, so a corrected record is seen on the next attempt (DN-09).
  */
@@ -61,6 +64,14 @@ enum acme_err val_dns_new(struct val_loop *l, const char *resolver, struct val_d
 void val_dns_free(struct val_dns *d);
 
 /*
+ * Validate every answer of d with DNSSEC from the trust anchors (DS or
+ * DNSKEY records, zone-file format) in the file at path, which libunbound
+ * reads at the first query. Call before the first query. ACME_ECONFIG
+ * (logged) when the file cannot be read.
+ */
+enum acme_err val_dns_trust_anchor(struct val_dns *d, const char *path);
+
+/*
  * Look up name (no trailing dot needed) of rrtype (1 A, 28 AAAA, 16 TXT) with
  * a time limit. q->done is called once, later, from the loop; never from
  * inside this call. q must stay valid until then or val_dns_cancel(q).
@@ -88,7 +99,7 @@ struct val_addrq {
 	struct val_dnsq q4, q6;
 	int pending;
 	enum val_dns_status st4, st6;
-	char why4[96], why6[96];
+	char why4[160], why6[160];
 };
 
 enum acme_err val_dns_addrs(struct val_dns *d, struct val_addrq *aq, const char *name,

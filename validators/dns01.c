@@ -70,7 +70,7 @@ d01_done(struct val_dnsq *q, const struct val_dns_res *r)
 {
 	struct d01 *d = (struct d01 *)(void *)((char *)q - offsetof(struct d01, q));
 	struct acme_problem p;
-	char txt[4096], first[D01_QUOTE_MAX * 4 + 8], buf[128];
+	char txt[4096], first[D01_QUOTE_MAX * 4 + 8], buf[256];
 	size_t i, bad = 0;
 	int n;
 

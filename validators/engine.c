@@ -130,6 +130,12 @@ out:
 	return rc;
 }
 
+enum acme_err
+val_engine_trust_anchor(struct val_engine *e, const char *path)
+{
+	return val_dns_trust_anchor(e->dns, path);
+}
+
 static void
 job_free(struct val_job *j)
 {

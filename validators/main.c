@@ -166,6 +166,10 @@ reload(struct daemon *d)
 	if ((n->resolver == NULL) != (d->cfg->resolver == NULL) ||
 	    (n->resolver != NULL && strcmp(n->resolver, d->cfg->resolver) != 0))
 		log_warn("reload: a new resolver takes effect at the next restart");
+	if ((n->dnssec_trust_anchor == NULL) != (d->cfg->dnssec_trust_anchor == NULL) ||
+	    (n->dnssec_trust_anchor != NULL &&
+	     strcmp(n->dnssec_trust_anchor, d->cfg->dnssec_trust_anchor) != 0))
+		log_warn("reload: a new dnssec_trust_anchor takes effect at the next restart");
 	if (strcmp(n->state_dir, d->cfg->state_dir) != 0)
 		log_warn("reload: a new state directory takes effect at the next restart");
 	acme_log_open("acme-validator", n->log);
@@ -288,6 +292,8 @@ main(int argc, char **argv)
 	if (val_loop_new(&d.loop) != ACME_OK || setup_signals(&d) != ACME_OK)
 		goto out;
 	if (val_engine_new(d.loop, d.cfg->resolver, &d.eng) != ACME_OK ||
+	    (d.cfg->dnssec_trust_anchor != NULL &&
+	     val_engine_trust_anchor(d.eng, d.cfg->dnssec_trust_anchor) != ACME_OK) ||
 	    val_sched_new(d.eng, &d.sched) != ACME_OK ||
 	    val_upstream_new(d.loop, &d.ups) != ACME_OK)
 		goto out;
@@ -302,8 +308,9 @@ main(int argc, char **argv)
 		goto out;
 	(void)conf_changed(&d);
 	val_super_ready();
-	log_info("started: resolver %s, http-01 port %d, tls-alpn-01 port %d, %d in flight",
-	    d.cfg->resolver ? d.cfg->resolver : "system", d.cfg->http01_port,
+	log_info("started: resolver %s, DNSSEC %s, http-01 port %d, tls-alpn-01 port %d, "
+	    "%d in flight", d.cfg->resolver ? d.cfg->resolver : "system",
+	    d.cfg->dnssec_trust_anchor ? d.cfg->dnssec_trust_anchor : "off", d.cfg->http01_port,
 	    d.cfg->tlsalpn01_port, d.cfg->validator_inflight);
 
 	next_maint = val_now_ms() + MAINTAIN_MS;

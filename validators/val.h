@@ -65,6 +65,12 @@ struct val_engine;
  */
 enum acme_err val_engine_new(struct val_loop *l, const char *resolver, struct val_engine **out);
 
+/*
+ * DNSSEC: validate every lookup of e against the trust anchors in the file
+ * at path (see val_dns_trust_anchor()). Before the first validation.
+ */
+enum acme_err val_engine_trust_anchor(struct val_engine *e, const char *path);
+
 /* Abandon every validation in flight (no callbacks) and free the engine. */
 void val_engine_free(struct val_engine *e);
 

@@ -57,6 +57,24 @@ test_minimal_and_defaults(void **state)
 	assert_int_equal(d->cert_lifetime, 24 * 3600);
 	assert_int_equal(d->allow_private, 0);
 	assert_true(d->challenges & (1u << STORE_CH_HTTP01));
+	assert_null(c->dnssec_trust_anchor);                       /* no DNSSEC unless asked */
+	acme_config_free(c);
+}
+
+/* dnssec_trust_anchor is a path like the others: relative to state_dir. */
+static void
+test_trust_anchor(void **state)
+{
+	struct acme_config *c;
+
+	(void)state;
+	c = load("dnssec_trust_anchor = dns/root.key\n" MINIMAL);
+	assert_non_null(c);
+	assert_string_equal(c->dnssec_trust_anchor, "/srv/acme/dns/root.key");
+	acme_config_free(c);
+	c = load("dnssec_trust_anchor = /usr/share/dns/root.key\n" MINIMAL);
+	assert_non_null(c);
+	assert_string_equal(c->dnssec_trust_anchor, "/usr/share/dns/root.key");
 	acme_config_free(c);
 }
 
@@ -170,6 +188,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_and_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_trust_anchor),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_duration),
