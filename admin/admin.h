@@ -24,7 +24,9 @@ int admin_eab(int argc, char **argv);
 int admin_accounts(int argc, char **argv);
 int admin_orders(int argc, char **argv);
 int admin_certs(int argc, char **argv);
+int admin_certs_renew_early(int argc, char **argv);   /* admin/renew.c */
 int admin_crl(int argc, char **argv);
+int admin_keys(int argc, char **argv);
 int admin_backup(int argc, char **argv);
 int admin_restore(int argc, char **argv);
 int admin_verify(int argc, char **argv);

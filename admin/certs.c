@@ -1,5 +1,5 @@
 /*
- * acme-admin certs: list, show, revoke.
+ * acme-admin certs: list, show, revoke (renew-early is in admin/renew.c).
  *
  * revoke records the revocation with the server's own code (core/revoke_ops.c:
  * revoked, reason, time), then, for a certificate of this server's CA, signs
@@ -83,6 +83,9 @@ cert_view(const struct store_cert *c, int64_t now, int full)
 	out_str(v, "profile", c->profile);
 	out_str(v, "ari_id", c->ari);
 	out_str(v, "replaced_by", c->replaced_by);
+	out_time(v, "renew_from", c->renew_start);
+	out_time(v, "renew_by", c->renew_start ? c->renew_end : 0);
+	out_str(v, "renew_why", c->renew_why);
 	return v;
 }
 
@@ -348,6 +351,8 @@ admin_certs(int argc, char **argv)
 		{ "list", certs_list, "list certificates" },
 		{ "show", certs_show, "show one certificate (--pem: with its PEM)" },
 		{ "revoke", certs_revoke, "revoke a certificate and publish the CRL" },
+		{ "renew-early", admin_certs_renew_early,
+		    "ask ARI clients to renew now or within a window (an incident)" },
 	};
 
 	return cli_dispatch("certs", subs, sizeof(subs) / sizeof(subs[0]), argc, argv);

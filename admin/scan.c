@@ -75,6 +75,7 @@ scan_rec_get(struct store_txn *t, enum store_table table, const char *key, union
 	case STORE_T_AUTHZ: return store_authz_get(t, key, &r->z);
 	case STORE_T_CERT: return store_cert_get(t, key, &r->c);
 	case STORE_T_EAB: return store_eab_get(t, key, &r->e);
+	case STORE_T_BLOCKED_KEY: return store_blocked_key_get(t, key, &r->b);
 	default: return STORE_INVAL;
 	}
 }
@@ -88,6 +89,7 @@ scan_rec_free(enum store_table table, union scan_rec *r)
 	case STORE_T_AUTHZ: store_authz_free(&r->z); break;
 	case STORE_T_CERT: store_cert_free(&r->c); break;
 	case STORE_T_EAB: store_eab_free(&r->e); break;
+	case STORE_T_BLOCKED_KEY: store_blocked_key_free(&r->b); break;
 	default: break;
 	}
 }

@@ -36,6 +36,7 @@ union scan_rec {
 	struct store_authz z;
 	struct store_cert c;
 	struct store_eab e;
+	struct store_blocked_key b;
 };
 
 /* Read the record key of table into r, through its decoder; r is freed

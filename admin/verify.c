@@ -90,7 +90,7 @@ admin_verify(int argc, char **argv)
 	static const struct { enum store_table tb; const char *name; } tables[] = {
 		{ STORE_T_ACCOUNT, "accounts" }, { STORE_T_ORDER, "orders" },
 		{ STORE_T_AUTHZ, "authorizations" }, { STORE_T_CERT, "certificates" },
-		{ STORE_T_EAB, "eab" },
+		{ STORE_T_EAB, "eab" }, { STORE_T_BLOCKED_KEY, "blocked_keys" },
 	};
 	static const struct out_col cols[] = {
 		{ "TABLE", "table" }, { "RECORDS", "records" }, { "CORRUPT", "corrupt" }, { NULL, NULL },

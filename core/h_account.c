@@ -12,6 +12,7 @@
 #include "core/ratelimit.h"
 #include "core/internal.h"
 #include "core/json.h"
+#include "core/keyblock.h"
 #include "core/log.h"
 
 struct new_account {
@@ -23,6 +24,8 @@ struct new_account {
 	int64_t retry_after;
 	struct store_account existing;       /* filled when the key already has one */
 	int found;
+	const char *spki;                    /* the key's name in the blocked-key table */
+	int blocked;                         /* the key was reported compromised */
 };
 
 /* Find the account of this key, or create proto. */
@@ -35,6 +38,9 @@ new_account_txn(struct store_txn *t, void *arg)
 
 	store_account_free(&na->existing);
 	na->found = 0;
+	/* A compromised key neither registers nor finds its account. */
+	if ((e = acme_key_blocked(t, na->spki, &na->blocked)) != STORE_OK || na->blocked)
+		return e;
 	e = store_account_by_thumb(t, na->proto->dir, na->proto->thumb, id);
 	if (e == STORE_OK) {
 		na->found = 1;
@@ -89,6 +95,7 @@ acme_h_new_account(struct acme_rq *rq)
 	struct new_account na;
 	struct acme_eab eab;
 	struct json_object *v;
+	char spki[STORE_THUMB_LEN + 1];
 	enum store_err e;
 	int only_existing, tos, rc = -1;
 
@@ -105,10 +112,15 @@ acme_h_new_account(struct acme_rq *rq)
 
 	snprintf(a.dir, sizeof(a.dir), "%s", c->name);
 	memcpy(a.thumb, rq->jwk.thumb, sizeof(a.thumb));
+	if (acme_spki_hash(rq->jwk.pkey, spki) != ACME_OK)
+		return acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "cannot read the account key");
 	na.rq = rq;
 	na.proto = &a;
+	na.spki = spki;
 	if (only_existing) {
 		e = store_txn_run(rq->ctx->store, STORE_TXN_RO, new_account_txn, &na);
+		if (e == STORE_OK && na.blocked)
+			goto blocked;
 		if (e == STORE_NOTFOUND) {
 			rc = acme_problem_set(&rq->prob, PROB_ACCOUNT_DOES_NOT_EXIST,
 			    "no account exists with this key");
@@ -161,6 +173,8 @@ acme_h_new_account(struct acme_rq *rq)
 		rc = acme_problem_set(&rq->prob, PROB_UNAUTHORIZED, "%s", na.eab_refused);
 		goto out;
 	}
+	if (e == STORE_OK && na.blocked)
+		goto blocked;
 	if (e == STORE_OK && na.limited) {
 		rc = acme_rate_limited(rq, na.retry_after, "too many new accounts from %s "
 		    "(rate_accounts_per_ip); retry after %lld s", rq->req->remote_addr ?
@@ -188,6 +202,10 @@ existing:
 		goto out;
 	}
 	rc = reply_account(rq, 200, &na.existing);
+	goto out;
+blocked:
+	rc = acme_problem_set(&rq->prob, PROB_BAD_PUBLIC_KEY,
+	    "this key was reported compromised; use a new key");
 out:
 	store_account_free(&na.existing);
 	a.jwk = NULL;

@@ -40,6 +40,18 @@ acme_ari_window(const struct store_cert *c, int64_t now, int64_t *start, int64_t
 		*start = *end - 3600;
 		return;
 	}
+	/* The operator's (acme-admin certs renew-early), then the upstream's
+	 * for a certificate from an RA directory's upstream. */
+	if (c->renew_start > 0 && c->renew_end >= c->renew_start) {
+		*start = c->renew_start;
+		*end = c->renew_end;
+		return;
+	}
+	if (c->upstream && c->ari_start > 0 && c->ari_end >= c->ari_start) {
+		*start = c->ari_start;
+		*end = c->ari_end;
+		return;
+	}
 	/* The middle third of the last third of the lifetime, as Let's Encrypt
 	 * does: renewals spread out, with time left for a retry. */
 	*start = c->not_before + life * 2 / 3;
@@ -90,13 +102,7 @@ acme_h_renewal_info(struct acme_rq *rq, const char *id)
 		rc = rq_store_error(rq, e);
 		goto out;
 	}
-	/* RA: the upstream's window when it gave one, else our own. */
-	if (g.c.upstream && !g.c.revoked && g.c.ari_start > 0 && g.c.ari_end >= g.c.ari_start) {
-		start = g.c.ari_start;
-		end = g.c.ari_end;
-	} else {
-		acme_ari_window(&g.c, rq->now, &start, &end);
-	}
+	acme_ari_window(&g.c, rq->now, &start, &end);
 	body = json_object_new_object();
 	win = json_object_new_object();
 	acme_rfc3339(start, ts);
@@ -104,6 +110,10 @@ acme_h_renewal_info(struct acme_rq *rq, const char *id)
 	acme_rfc3339(end, ts);
 	acme_json_add_str(win, "end", ts);
 	json_object_object_add(body, "suggestedWindow", win);
+	/* RFC 9773 section 4.2: why the window is where it is, when the
+	 * operator moved it and said why (an absolute URL, checked there). */
+	if (g.c.renew_why != NULL && g.c.renew_start > 0 && !g.c.revoked)
+		acme_json_add_str(body, "explanationURL", g.c.renew_why);
 	rq_retry_after(rq, ARI_RETRY_AFTER);
 	rq_json(rq, 200, body);
 	rc = 0;

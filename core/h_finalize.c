@@ -12,6 +12,7 @@
 #include "core/internal.h"
 #include "core/jobs.h"
 #include "core/json.h"
+#include "core/keyblock.h"
 #include "core/log.h"
 #include "core/psl.h"
 #include "core/ratelimit.h"
@@ -444,25 +445,32 @@ out:
 
 struct thumb_known {
 	const char *thumb;
+	const char *spki;            /* the key's name in the blocked-key table */
 	int found;
+	int blocked;
 };
 
 static enum store_err
 thumb_known_txn(struct store_txn *t, void *arg)
 {
 	struct thumb_known *tk = arg;
+	enum store_err e;
 
+	tk->found = 0;
+	if ((e = acme_key_blocked(t, tk->spki, &tk->blocked)) != STORE_OK || tk->blocked)
+		return e;
 	return store_thumb_known(t, tk->thumb, &tk->found);
 }
 
-/* Decode and check the CSR, and refuse a key that belongs to an account. */
+/* Decode and check the CSR, and refuse a key that belongs to an account or
+ * was reported compromised. */
 static int
 read_csr(struct acme_rq *rq, struct acme_csr *csr, unsigned char **der_out, size_t *len_out)
 {
 	const char *text = acme_json_str(rq->jws.payload_json, "csr");
 	unsigned char *der = NULL;
 	size_t len = 0;
-	char thumb[44];
+	char thumb[44], spki[STORE_THUMB_LEN + 1];
 	struct thumb_known tk;
 	int rc = -1;
 	enum store_err e;
@@ -480,10 +488,21 @@ read_csr(struct acme_rq *rq, struct acme_csr *csr, unsigned char **der_out, size
 		acme_problem_set(&rq->prob, PROB_BAD_CSR, "the CSR's key type is not supported");
 		goto out;
 	}
+	if (acme_spki_hash(csr->pkey, spki) != ACME_OK) {
+		acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "cannot read the CSR's public key");
+		goto out;
+	}
 	tk.thumb = thumb;
+	tk.spki = spki;
 	tk.found = 0;
+	tk.blocked = 0;
 	if ((e = store_txn_run(rq->ctx->store, STORE_TXN_RO, thumb_known_txn, &tk)) != STORE_OK) {
 		rq_store_error(rq, e);
+		goto out;
+	}
+	if (tk.blocked) {
+		acme_problem_set(&rq->prob, PROB_BAD_CSR,
+		    "the CSR's public key was reported compromised; use a new key");
 		goto out;
 	}
 	if (tk.found) {

@@ -8,6 +8,7 @@
 #include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
+#include "core/keyblock.h"
 #include "core/keypol.h"
 #include "core/log.h"
 
@@ -15,9 +16,11 @@ struct keychange {
 	const char *id;
 	const struct acme_jwk *newkey;
 	const char *old_thumb;        /* the key the request was verified with */
+	const char *spki;             /* the new key's name in the blocked-key table */
 	store_id other;               /* an account that already has the new key */
 	int conflict;
 	int stale;                    /* the key changed meanwhile */
+	int blocked;                  /* the new key was reported compromised */
 };
 
 static enum store_err
@@ -30,6 +33,8 @@ keychange_txn(struct store_txn *t, void *arg)
 	memset(&a, 0, sizeof(a));
 	kc->conflict = 0;
 	kc->stale = 0;
+	if ((e = acme_key_blocked(t, kc->spki, &kc->blocked)) != STORE_OK || kc->blocked)
+		goto out;
 	if ((e = store_account_get(t, kc->id, &a)) != STORE_OK)
 		goto out;
 	e = store_account_by_thumb(t, a.dir, kc->newkey->thumb, kc->other);
@@ -65,7 +70,7 @@ acme_h_key_change(struct acme_rq *rq)
 	struct keychange kc;
 	struct json_object *old;
 	const char *account, *why = NULL;
-	char *acct_url = NULL;
+	char *acct_url = NULL, spki[STORE_THUMB_LEN + 1];
 	enum acme_err ae;
 	enum store_err e;
 	int rc = -1;
@@ -128,12 +133,22 @@ acme_h_key_change(struct acme_rq *rq)
 		acme_problem_set(&rq->prob, PROB_MALFORMED, "the new key is the account's current key");
 		goto out;
 	}
+	if (acme_spki_hash(newkey.pkey, spki) != ACME_OK) {
+		acme_problem_set(&rq->prob, PROB_SERVER_INTERNAL, "cannot read the new key");
+		goto out;
+	}
 	kc.id = rq->acct.id;
 	kc.newkey = &newkey;
 	kc.old_thumb = rq->acct.thumb;
+	kc.spki = spki;
 	e = store_txn_run(rq->ctx->store, STORE_TXN_RW, keychange_txn, &kc);
 	if (e != STORE_OK) {
 		rc = rq_store_error(rq, e);
+		goto out;
+	}
+	if (kc.blocked) {
+		acme_problem_set(&rq->prob, PROB_BAD_PUBLIC_KEY,
+		    "the new key was reported compromised; use another key");
 		goto out;
 	}
 	if (kc.conflict) {

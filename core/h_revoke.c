@@ -11,6 +11,7 @@
 #include "core/audit.h"
 #include "core/internal.h"
 #include "core/json.h"
+#include "core/keyblock.h"
 #include "core/log.h"
 #include "core/revoke_ops.h"
 
@@ -80,12 +81,31 @@ struct revoke {
 	size_t der_len;
 	const char *jwk_thumb;       /* set for jwk-signed requests */
 	const char *cert_thumb;      /* the certificate key's thumbprint */
-	int reason;
+	int reason;                  /* as the request gave it (-1: none) */
+	int recorded;                /* as recorded: see revoke_policy */
 	int queued;                  /* RA: an upstream revocation was queued */
 	enum acme_prob refused;
 	int status;
 	char why[200];
 };
+
+/*
+ * The reason recorded (Boulder's policy, conformance REV-10): a request
+ * signed with the certificate's own key proves the key is out of its
+ * owner's hands, so it is keyCompromise (and the key is blocked), whatever
+ * was given; an account that did not order the certificate (it holds valid
+ * authorizations for all its names) cannot know why it ends, so its
+ * revocation is cessationOfOperation; the subscriber's reason stands.
+ */
+static int
+revoke_policy(const struct revoke *r, int by_cert_key, int subscriber)
+{
+	if (by_cert_key)
+		return ACME_REASON_KEY_COMPROMISE;
+	if (!subscriber)
+		return ACME_REASON_CESSATION;
+	return r->reason;
+}
 
 static enum store_err
 revoke_txn(struct store_txn *t, void *arg)
@@ -95,13 +115,14 @@ revoke_txn(struct store_txn *t, void *arg)
 	struct store_cert c;
 	struct store_order o;
 	enum store_err e;
-	int all = 0;
+	int all = 0, by_cert_key;
 
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
 	r->refused = PROB_NONE;
 	r->status = 0;
 	r->queued = 0;
+	r->recorded = r->reason;
 	e = store_cert_get(t, r->serial, &c);
 	if (e == STORE_NOTFOUND || (e == STORE_OK && (c.der_len != r->der_len ||
 	    memcmp(c.der, r->der, r->der_len) != 0 || strcmp(c.dir, rq->dir->cfg->name) != 0))) {
@@ -140,7 +161,12 @@ revoke_txn(struct store_txn *t, void *arg)
 			goto out;
 		}
 	}
-	e = acme_revoke_record(t, &c, r->reason, rq->now, &r->queued);
+	/* With a kid too: an account key that is the certificate's key. */
+	by_cert_key = r->cert_thumb[0] != '\0' && strcmp(r->jwk_thumb != NULL ? r->jwk_thumb :
+	    rq->acct.thumb, r->cert_thumb) == 0;
+	r->recorded = revoke_policy(r, by_cert_key, r->jwk_thumb != NULL ||
+	    strcmp(c.acct, rq->acct.id) == 0);
+	e = acme_revoke_record(t, &c, r->recorded, rq->now, &r->queued);
 out:
 	store_cert_free(&c);
 	store_order_free(&o);
@@ -232,10 +258,12 @@ acme_h_revoke(struct acme_rq *rq)
 		rc = acme_problem_status(&rq->prob, r.refused, r.status, "%s", r.why);
 		goto out;
 	}
-	log_info("certificate %s revoked (reason %d) by %s", serial, r.reason,
-	    r.jwk_thumb ? "its own key" : rq->acct.id);
-	acme_audit("cert.revoke", rq->dir->cfg->name, "sis", "serial", serial, "reason",
-	    (int64_t)r.reason, "by", r.jwk_thumb ? "certificate key" : rq->acct.id);
+	log_info("certificate %s revoked (reason %d, %d given) by %s%s", serial, r.recorded, r.reason,
+	    r.jwk_thumb ? "its own key" : rq->acct.id,
+	    r.recorded == ACME_REASON_KEY_COMPROMISE ? "; its key is blocked" : "");
+	acme_audit("cert.revoke", rq->dir->cfg->name, "siis", "serial", serial, "reason",
+	    (int64_t)r.recorded, "reason_given", (int64_t)r.reason, "by",
+	    r.jwk_thumb ? "certificate key" : rq->acct.id);
 	if (r.queued)
 		acme_wake_validator(rq->ctx);
 	if (rq->dir->ca != NULL &&

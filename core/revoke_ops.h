@@ -15,10 +15,11 @@
 /*
  * Inside the caller's read-write transaction t: record the revocation of c
  * (a certificate the caller read in t and checked is not revoked yet) with
- * RFC 5280 reason (-1: none given) at now, and write it back. For an
- * upstream certificate the upstream_revoke job is queued too; *queued (may
- * be NULL) tells whether the validator has new work (wake it after the
- * commit). c is updated in place; the caller still owns it.
+ * RFC 5280 reason (-1: none given) at now, and write it back. With reason
+ * keyCompromise (1) the certificate's key is blocked too (core/keyblock.h).
+ * For an upstream certificate the upstream_revoke job is queued too;
+ * *queued (may be NULL) tells whether the validator has new work (wake it
+ * after the commit). c is updated in place; the caller still owns it.
  */
 enum store_err acme_revoke_record(struct store_txn *t, struct store_cert *c, int reason,
     int64_t now, int *queued);

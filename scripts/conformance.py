@@ -36,6 +36,11 @@ OTHER = {
     "NON-06": ["tests/unit/test_nonce.c: 20 000 unique nonces"],
     "NON-08": ["tests/unit/test_nonce.c, tests/store/test_nonces.c: single use across processes"],
     "NON-12": ["tests/store/test_nonces.c: window and staleness; the table has a fixed size"],
+    "DN-06": ["tests/integration/dnssec.sh: libunbound validates A, AAAA, TXT and CAA itself "
+              "(dnssec_trust_anchor); a bogus A RRset -> http-01 invalid dns, a bogus CAA RRset "
+              "-> refused, a secure zone issued"],
+    "ARI-05": ["tests/integration/admin.sh: acme-admin certs renew-early --explanation URL; "
+               "renewalInfo serves it as explanationURL with the moved window"],
     "ACC-26": ["tests/integration/admin.sh: after deactivation the pending order is invalid, "
                "the issued certificate stays good"],
     "ERR-02": ["every protocol test: common.problem() checks each type against the registry"],
@@ -113,6 +118,9 @@ OTHER = {
                V + ": this account's URL -> issued; another -> caa"],
     "CAA-12": ["tests/validator/test_caa.c: validationmethods syntax and matching",
                V + ": validationmethods=dns-01 with http-01 -> caa"],
+    "CAA-13": ["tests/integration/dnssec.sh: dnssec_trust_anchor set, a signed zone served by "
+               "knotd; a corrupted RRSIG on the CAA RRset -> invalid dns (DNSSEC validation "
+               "failed, CAA); without the anchor the same name is issued"],
     "CAA-14": ["tests/validator/test_sched.c: a re-check queued by finalize records a fresh check "
                "or the caa error, without fetching the challenge"],
     "CAA-15": ["tests/validator/test_caa.c, " + V + ": the detail names the identifier, where "
@@ -124,17 +132,13 @@ REASONS = {
     "DA-*": "not implemented: dns-account-01 is a draft whose label construction still moves; "
             "not offered",
     "DP-*": "not implemented: dns-persist-01 is a draft (-00 and -02 differ); not offered",
+    "DN-06": "partly: DNSSEC validation in the validator (dnssec_trust_anchor) is tested; "
+             "query ids and source ports are libunbound's randomisation, with no capture test",
     "HT-13": "partly: every hop is resolved through the validation resolver and the "
              "connection pinned to the checked address (CURLOPT_CONNECT_TO, and a socket "
              "callback refusing any other); tested with names the system resolver does not "
              "know. A rebinding zone (answers changing between queries) needs a DNS server "
              "pebble-challtestsrv cannot play",
-    "DN-06": "partly: libunbound randomises query ids and source ports and forwards to the "
-             "configured resolver only; no DNSSEC trust anchor is configured (validation is "
-             "left to the resolver the operator runs), and the capture test is not automated",
-    "CAA-13": "not implemented: DNSSEC validation is left to the configured resolver (no "
-              "trust anchor in the validator); a bogus answer that resolver reports as "
-              "SERVFAIL blocks issuance (CAA-04)",
     "AZ-23": "not implemented: one vantage point. The server targets internal PKI, where "
              "validation from several networks is neither possible nor meaningful",
     "ERR-07": "implemented in core/router.c and core/resp.c (every POST response gets a nonce; "
@@ -147,7 +151,6 @@ REASONS = {
               "serverInternal with Retry-After, so no order is left processing",
     "REV-10": "not implemented (MAY): a revocation signed by the certificate key is recorded "
               "with the reason given; blocking the key for later issuance is not done",
-    "ARI-05": "not implemented (MAY): no explanationURL",
 }
 
 

@@ -24,6 +24,9 @@ static const struct rec_field cert_fields[] = {
 	REC_F(CRT_ARI_START, RK_I64, 0, T, ari_start),
 	REC_F(CRT_ARI_END, RK_I64, 0, T, ari_end),
 	REC_F(CRT_ARI_FETCHED, RK_I64, 0, T, ari_fetched),
+	REC_F(CRT_RENEW_START, RK_I64, 0, T, renew_start),
+	REC_F(CRT_RENEW_END, RK_I64, 0, T, renew_end),
+	REC_F(CRT_RENEW_WHY, RK_PSTR, 0, T, renew_why),
 };
 #undef T
 

@@ -64,7 +64,7 @@ enum store_err store_dberr(struct store *s, int ret, const char *fmt, ...)
  * with its own page size, and no subdatabase metadata page to contend on. */
 
 enum st_tbl { TBL_ACCOUNT, TBL_ORDER, TBL_AUTHZ, TBL_CERT, TBL_EAB, TBL_COUNTER, TBL_JOB,
-       TBL_UPSTREAM, TBL__N };
+       TBL_UPSTREAM, TBL_BLOCKED_KEY, TBL__N };
 
 enum st_idx {
 	IDX_ACCT_THUMB,   /* thumb || 0x00 || dir                       unique */
@@ -167,6 +167,7 @@ enum store_err st_need_rw(const struct store_txn *t, const char *what);
 #define REC_MAGIC_EAB     'E'
 #define REC_MAGIC_JOB     'J'
 #define REC_MAGIC_UPSTREAM 'U'
+#define REC_MAGIC_BLOCKED_KEY 'B'
 #define REC_VEC_MAX 1024            /* repeated fields per record */
 #define REC_STR_MAX (1u << 20)      /* any one string or blob */
 #define REC_IDENT_MAX 255           /* identifier value */
@@ -182,13 +183,15 @@ enum { AZ_ID = 1, AZ_ACCT, AZ_DIR, AZ_IDENT, AZ_WILDCARD, AZ_STATUS, AZ_CREATED,
 enum { CH_TYPE = 1, CH_STATUS, CH_TOKEN, CH_VALIDATED, CH_KEYAUTH, CH_ERROR, CH_ATTEMPTS };
 enum { CRT_SERIAL = 1, CRT_ACCT, CRT_ORDER, CRT_DIR, CRT_ISSUED, CRT_NOT_BEFORE,
        CRT_NOT_AFTER, CRT_DER, CRT_CHAIN, CRT_ARI, CRT_REVOKED, CRT_REASON, CRT_REVOKED_AT,
-       CRT_REPLACED_BY, CRT_PROFILE, CRT_UPSTREAM, CRT_ARI_START, CRT_ARI_END, CRT_ARI_FETCHED };
+       CRT_REPLACED_BY, CRT_PROFILE, CRT_UPSTREAM, CRT_ARI_START, CRT_ARI_END, CRT_ARI_FETCHED,
+       CRT_RENEW_START, CRT_RENEW_END, CRT_RENEW_WHY };
 enum { EAB_KID = 1, EAB_DIR, EAB_KEY, EAB_CREATED, EAB_EXPIRES, EAB_REUSABLE, EAB_REVOKED,
        EAB_USES, EAB_ACCOUNT, EAB_NOTE };
 enum { JOB_ID = 1, JOB_KIND, JOB_STATE, JOB_DIR, JOB_REF, JOB_CREATED, JOB_UPDATED, JOB_DUE,
        JOB_ATTEMPTS, JOB_LEASE, JOB_PROGRESS, JOB_ERROR };
 enum { UPS_DIR = 1, UPS_DIRECTORY_URL, UPS_ACCOUNT_URL, UPS_KEY_TYPE, UPS_THUMB, UPS_KEY,
        UPS_CREATED };
+enum { BK_HASH = 1, BK_CREATED, BK_SERIAL, BK_DIR };
 
 enum rec_kind {
 	RK_U8, RK_U32, RK_I32, RK_I64,
@@ -241,7 +244,8 @@ struct rec_type {
 	  sizeof(((type *)0)->m) / sizeof(((type *)0)->m[0]) }
 
 extern const struct rec_type store_rt_account, store_rt_order, store_rt_authz,
-    store_rt_chall, store_rt_cert, store_rt_eab, store_rt_job, store_rt_upstream;
+    store_rt_chall, store_rt_cert, store_rt_eab, store_rt_job, store_rt_upstream,
+    store_rt_blocked_key;
 
 /* Whether s (len bytes, not necessarily NUL-terminated) obeys rule cs. */
 int st_cs_ok(int cs, const char *s, size_t len);
@@ -271,6 +275,8 @@ enum store_err store_rec_decode_authz(const unsigned char *p, size_t n, struct s
 enum store_err store_rec_decode_cert(const unsigned char *p, size_t n, struct store_cert *out);
 enum store_err store_rec_decode_eab(const unsigned char *p, size_t n, struct store_eab *out);
 enum store_err store_rec_decode_job(const unsigned char *p, size_t n, struct store_job *out);
+enum store_err store_rec_decode_blocked_key(const unsigned char *p, size_t n,
+    struct store_blocked_key *out);
 
 /* The encoders: *out is malloc'd, caller frees. */
 enum store_err store_rec_encode_account(const struct store_account *a, unsigned char **out, size_t *n);
@@ -278,6 +284,8 @@ enum store_err store_rec_encode_order(const struct store_order *o, unsigned char
 enum store_err store_rec_encode_authz(const struct store_authz *z, unsigned char **out, size_t *n);
 enum store_err store_rec_encode_cert(const struct store_cert *c, unsigned char **out, size_t *n);
 enum store_err store_rec_encode_eab(const struct store_eab *e, unsigned char **out, size_t *n);
+enum store_err store_rec_encode_blocked_key(const struct store_blocked_key *b, unsigned char **out,
+    size_t *n);
 
 /* ------------------------------------------------------------------ */
 /* Generic primary-table access (table.c). */

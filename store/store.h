@@ -252,6 +252,11 @@ struct store_cert {
 	int64_t ari_start;     /* the upstream's renewalInfo window (0 = none known) */
 	int64_t ari_end;
 	int64_t ari_fetched;   /* when the upstream was last asked (0 = never) */
+	/* The operator's renewal window (acme-admin certs renew-early), ahead of
+	 * any other: after an incident, renew these now or within the window. */
+	int64_t renew_start;   /* 0 = none */
+	int64_t renew_end;
+	char *renew_why;       /* ARI explanationURL, or NULL */
 };
 
 #define STORE_EAB_KID_MAX 64   /* External Account Binding key ids: [A-Za-z0-9_-] */
@@ -359,6 +364,27 @@ enum store_err store_account_del(struct store_txn *t, const char *id);
 enum store_err store_order_del(struct store_txn *t, const char *id);
 enum store_err store_authz_del(struct store_txn *t, const char *id);
 
+/*
+ * Blocked keys: public keys reported compromised (a revocation with reason
+ * keyCompromise, or one signed with the certificate's own key). No CSR,
+ * account key or key change may use one again, in any directory. Keyed by
+ * the base64url SHA-256 of the key's DER SubjectPublicKeyInfo, so a check
+ * is one get. No secondary index; acme-admin lists the whole table.
+ */
+struct store_blocked_key {
+	char hash[STORE_THUMB_LEN + 1];      /* primary key */
+	int64_t created;                     /* when it was blocked */
+	char serial[STORE_SERIAL_MAX + 1];   /* the certificate whose revocation blocked it */
+	char dir[STORE_NAME_MAX + 1];        /* that certificate's directory */
+};
+
+void store_blocked_key_free(struct store_blocked_key *b);
+enum store_err store_blocked_key_get(struct store_txn *t, const char *hash,
+    struct store_blocked_key *out);
+enum store_err store_blocked_key_put(struct store_txn *t, const struct store_blocked_key *b,
+    unsigned flags);
+enum store_err store_blocked_key_del(struct store_txn *t, const char *hash);
+
 /* ------------------------------------------------------------------ */
 /* Secondary indexes                                                     */
 
@@ -424,6 +450,7 @@ enum store_table {
 	STORE_T_EAB,
 	STORE_T_JOB,
 	STORE_T_UPSTREAM,
+	STORE_T_BLOCKED_KEY,
 	STORE_T__MAX
 };
 

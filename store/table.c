@@ -29,6 +29,8 @@ const struct st_tbl_desc store_tbls[TBL__N] = {
 	[TBL_JOB] = { "jobs.db", "jobs", 4096, &store_rt_job, offsetof(struct store_job, id), CS_KID },
 	[TBL_UPSTREAM] = { "upstream.db", "upstream", 4096, &store_rt_upstream,
 	    offsetof(struct store_upstream, dir), CS_DIR },
+	[TBL_BLOCKED_KEY] = { "blocked-keys.db", "blocked_keys", 4096, &store_rt_blocked_key,
+	    offsetof(struct store_blocked_key, hash), CS_THUMB },
 };
 
 /*
@@ -177,6 +179,7 @@ store_scan(struct store_txn *t, enum store_table table, store_id_fn fn, void *ar
 		[STORE_T_ACCOUNT] = TBL_ACCOUNT, [STORE_T_ORDER] = TBL_ORDER,
 		[STORE_T_AUTHZ] = TBL_AUTHZ, [STORE_T_CERT] = TBL_CERT, [STORE_T_EAB] = TBL_EAB,
 		[STORE_T_JOB] = TBL_JOB, [STORE_T_UPSTREAM] = TBL_UPSTREAM,
+		[STORE_T_BLOCKED_KEY] = TBL_BLOCKED_KEY,
 	};
 	enum store_err rc = STORE_INVAL;
 

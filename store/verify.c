@@ -19,6 +19,7 @@ union anyrec {
 	struct store_eab e;
 	struct store_job j;
 	struct store_upstream u;
+	struct store_blocked_key b;
 };
 
 /* Something that looked wrong in the walk. */

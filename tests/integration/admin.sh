@@ -12,7 +12,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 60
+plan 69
 test_tmpdir
 need certbot pebble-challtestsrv spawn-fcgi nginx openssl curl /usr/bin/python3 || done_testing
 pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 && pick_port port 14443 ||
@@ -241,6 +241,48 @@ check "certs show --pem prints the certificate that certbot holds" bash -c \
 	"$cb/config/live/cb1.example.com/cert.pem"
 check "certs show of an unknown serial exits 4" adm_rc 4 certs show 00ff
 
+# --- renewal ahead of time (ARI), as after an incident ------------------------
+ari_of() {
+	"$ADMIN" --json certs show -- "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ari_id"])'
+}
+# renewal_info SERIAL: the renewalInfo document of SERIAL's certificate, in $out.
+renewal_info() {
+	curl -sSf --cacert "$root" -o "$out" "https://localhost:$port/acme/default/renewal-info/$(ari_of "$1")"
+}
+why=https://example.org/incident-42
+adm certs renew-early --directory default --dry-run --json
+check "certs renew-early --dry-run lists the live certificates" \
+	jq_ "j['dry_run'] and all(s in j['serials'] for s in '$ALL_SERIALS'.split()) and j['certificates'] == len(j['serials'])"
+adm certs show --json -- "$cb_serial"
+check "... and changes nothing (certs show: no renewal window)" jq_ "j['renew_from'] is None"
+adm_rc 0 certs renew-early --explanation "$why" --json -- "$cb_serial"
+check "certs renew-early SERIAL --explanation URL changes that one" \
+	jq_ "not j['dry_run'] and j['certificates'] == 1 and j['serials'] == ['$cb_serial'] and j['explanation'] == '$why'"
+renewal_info "$cb_serial"
+check "its renewalInfo: a window that starts now, with the explanationURL" /usr/bin/python3 -c '
+import calendar, json, sys, time
+j = json.load(open(sys.argv[1]))
+t = lambda s: calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+w = j["suggestedWindow"]
+print("# %s" % j)
+sys.exit(0 if abs(t(w["start"]) - time.time()) < 120 and t(w["end"]) == t(w["start"]) and
+         j.get("explanationURL") == sys.argv[2] else 1)' "$out" "$why"
+adm certs renew-early --directory default --issued-before 2001-01-01T00:00:00Z --json
+check "--issued-before a time before them all selects none" jq_ "j['certificates'] == 0"
+adm certs renew-early --directory default --within 2h --json
+check "certs renew-early --directory --within 2h: every live certificate" \
+	jq_ "j['certificates'] >= 3 and '$B_FIRST' in j['serials']"
+adm certs show --json -- "$B_FIRST"
+check "... with a 2-hour window and no explanation (certs show)" \
+	jq_ "j['renew_from'] is not None and j['renew_why'] is None and j['renew_by'] > j['renew_from']"
+renewal_info "$B_FIRST"
+check "... and renewalInfo serves no explanationURL for it" jq_ "'explanationURL' not in j"
+check "renew-early refuses a non-URL explanation, SERIAL with --directory (2), an unknown serial (4)" \
+	bash -c 'adm_() { "$A" "$@" >/dev/null 2>&1; echo $?; }; A=$2
+	[ "$(adm_ certs renew-early --explanation "javascript:alert(1)" -- "$1")" = 2 ] &&
+	[ "$(adm_ certs renew-early --directory default -- "$1")" = 2 ] &&
+	[ "$(adm_ certs renew-early 00ff)" = 4 ]' _ "$cb_serial" "$ADMIN"
+
 # --- revocation --------------------------------------------------------------
 rev=$B_FIRST
 check "certs revoke --reason 1 exits 0" adm_rc 0 certs revoke "$rev" --reason 1
@@ -343,7 +385,7 @@ text = open(sys.argv[1]).read()
 recs = [json.loads(line) for line in text.splitlines()]
 mine = {r["event"] for r in recs if r.get("by") == "acme-admin"}
 want = {"cert.revoke", "account.deactivate", "eab.create", "eab.revoke", "ratelimit.set",
-        "ratelimit.clear"}
+        "ratelimit.clear", "cert.renew_early"}
 print("# acme-admin events: %s" % sorted(mine))
 sys.exit(0 if want <= mine and all(r.get("directory") for r in recs) and sys.argv[2] not in text
          else 1)' "$state/log/audit.log" "$key"

@@ -10,6 +10,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from acmeclient import Client, Key, b64u, make_csr, pem_certs
 from common import problem
+from t_account import inner_jws
 
 
 def der_of(pem):
@@ -113,6 +114,62 @@ def test_REV_09_no_reason_no_extension(ctx):
     entry = crl(ctx).get_revoked_certificate_by_serial_number(pem_certs(pem)[0].serial_number)
     assert entry is not None
     assert not [e for e in entry.extensions if isinstance(e.value, x509.CRLReason)]
+
+
+def crl_reason(ctx, pem):
+    entry = crl(ctx).get_revoked_certificate_by_serial_number(pem_certs(pem)[0].serial_number)
+    assert entry is not None
+    return entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+
+
+def test_REV_10_key_signed_is_key_compromise(ctx):
+    """revoked with the certificate's key (reason 0): keyCompromise, and the key is blocked
+    everywhere: its CSR gets badCSR, newAccount and keyChange with it badPublicKey"""
+    c = ctx.account
+    k = Key()   # fresh: no other test may use a key this test blocks
+    name = ctx.name()
+    _, _, pem = c.issue([name], ctx.responder, cert_key=k)
+    kc = Client(ctx.dir_url, ctx.ca, k)
+    assert kc.post(c.directory["revokeCert"], {"certificate": b64u(der_of(pem)), "reason": 0},
+                   use_jwk=True).status_code == 200
+    assert crl_reason(ctx, pem) == x509.ReasonFlags.key_compromise
+    r = c.new_order([name])
+    url, o = r.headers["Location"], r.json()
+    c.solve_http01(o, ctx.responder)
+    c.wait(url, until=("ready",))
+    doc = problem(c.post(o["finalize"], {"csr": b64u(make_csr(k, [name]))}, check=False), 400,
+                  "badCSR")
+    assert "compromised" in doc["detail"]
+    for directory in ("default", "public"):
+        problem(ctx.client(key=k, directory=directory, register=False).new_account(check=False),
+                400, "badPublicKey")
+    a = ctx.client()
+    problem(a.post(a.directory["keyChange"], inner_jws(a, k), check=False), 400, "badPublicKey")
+    # Only that key: the same order finalizes with another.
+    assert c.post(o["finalize"], {"csr": b64u(make_csr(Key(), [name]))}).status_code == 200
+    assert c.wait(url).json()["status"] == "valid"
+
+
+def test_REV_10_other_account_is_cessation(ctx):
+    """B, holding authorizations for all the names, revokes A's certificate with reason 1:
+    cessationOfOperation, and the key stays usable; A's own reason 1 blocks it"""
+    a, b = ctx.client(), ctx.client()
+    name = ctx.name()
+    k = Key()
+    _, _, pem = a.issue([name], ctx.responder, cert_key=k)
+    b.issue([name], ctx.responder)
+    assert b.post(b.directory["revokeCert"], {"certificate": b64u(der_of(pem)),
+                                              "reason": 1}).status_code == 200
+    assert crl_reason(ctx, pem) == x509.ReasonFlags.cessation_of_operation
+    _, _, pem = a.issue([name], ctx.responder, cert_key=k)
+    assert a.post(a.directory["revokeCert"], {"certificate": b64u(der_of(pem)),
+                                              "reason": 1}).status_code == 200
+    assert crl_reason(ctx, pem) == x509.ReasonFlags.key_compromise
+    r = a.new_order([name])
+    url, o = r.headers["Location"], r.json()
+    a.solve_http01(o, ctx.responder)
+    a.wait(url, until=("ready",))
+    problem(a.post(o["finalize"], {"csr": b64u(make_csr(k, [name]))}, check=False), 400, "badCSR")
 
 
 def test_REV_11_foreign_certificate(ctx):
