@@ -149,8 +149,6 @@ REASONS = {
     "FIN-15": "by design: issuance is one transaction with the ready -> valid change; a "
               "signing failure aborts it, the order stays ready and the client gets 500 "
               "serverInternal with Retry-After, so no order is left processing",
-    "REV-10": "not implemented (MAY): a revocation signed by the certificate key is recorded "
-              "with the reason given; blocking the key for later issuance is not done",
 }
 
 

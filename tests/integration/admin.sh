@@ -12,7 +12,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-plan 69
+plan 74
 test_tmpdir
 need certbot pebble-challtestsrv spawn-fcgi nginx openssl curl /usr/bin/python3 || done_testing
 pick_port dns 8053 udp && pick_port mgmt 8055 && pick_port h01 5002 && pick_port port 14443 ||
@@ -295,6 +295,23 @@ check "a reason of 7 is refused (exit 2)" adm_rc 2 certs revoke "$cb_serial" --r
 adm certs list --revoked --json
 check "certs list --revoked: that one, reason 1" \
 	jq_ "[(c['serial'], c['reason'], c['status']) for c in j] == [('$rev', 1, 'revoked')]"
+
+# --- blocked keys: keyCompromise blocked the certificate's key ---------------
+# Its name: base64url SHA-256 of the DER SubjectPublicKeyInfo (may begin with '-').
+rev_hash=$("$ADMIN" certs show "$rev" --pem 2>/dev/null | openssl x509 -pubkey -noout |
+	openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=\n')
+adm keys list --json
+check "keys list --json: the revoked certificate's key, with its serial and directory" \
+	jq_ "[(k['hash'], k['serial'], k['directory']) for k in j] == [('$rev_hash', '$rev', 'default')] and j[0]['blocked_at'] is not None"
+check "keys list (text) shows it under a header" bash -c \
+	'"$1" keys list >"$2" && head -n 1 "$2" | grep -q "^HASH .*SERIAL" && grep -qF -- "$3" "$2"' \
+	_ "$ADMIN" "$out" "$rev_hash" || diag_file "$out"
+check "keys unblock exits 0, and 4 the second time" bash -c \
+	'"$1" keys unblock "$2" >/dev/null && { "$1" keys unblock "$2" 2>/dev/null; [ $? -eq 4 ]; }' \
+	_ "$ADMIN" "$rev_hash"
+adm keys list --json
+check "keys list: the key is no longer blocked" jq_ "j == []"
+check "keys unblock of a malformed hash exits 2" adm_rc 2 keys unblock 'x/../y'
 adm crl --json
 n1=$(jv "j[0]['number']")
 adm crl --directory default --json
@@ -384,7 +401,7 @@ import json, sys
 text = open(sys.argv[1]).read()
 recs = [json.loads(line) for line in text.splitlines()]
 mine = {r["event"] for r in recs if r.get("by") == "acme-admin"}
-want = {"cert.revoke", "account.deactivate", "eab.create", "eab.revoke", "ratelimit.set",
+want = {"key.unblock", "cert.revoke", "account.deactivate", "eab.create", "eab.revoke", "ratelimit.set",
         "ratelimit.clear", "cert.renew_early"}
 print("# acme-admin events: %s" % sorted(mine))
 sys.exit(0 if want <= mine and all(r.get("directory") for r in recs) and sys.argv[2] not in text
