@@ -100,7 +100,7 @@ kid=$(kid_of kid <<<"$key")
 hmac=$(kid_of hmac_key <<<"$key")
 secret_note "$hmac"
 check "certbot registers with --eab-kid/--eab-hmac-key" certbot_ register --agree-tos -m a@example.org \
-	--eab-kid "$kid" --eab-hmac-key "$hmac"
+	--eab-kid="$kid" --eab-hmac-key="$hmac"
 check "certbot obtains a certificate through the bound account" certbot_ certonly --standalone \
 	--http-01-port "$h01" --http-01-address 127.0.0.1 -d eab1.example.com
 check "that certificate verifies" verifies "$root" "$state/ca/intermediate.pem" \
@@ -111,14 +111,14 @@ lego_() {
 	LEGO_CA_CERTIFICATES=$root timeout -k 5 300 lego --server "$dir" --email l@example.org --accept-tos \
 		--domains eab2.example.com --http --http.port "127.0.0.1:$h01" --path "$lg" "$@" run >>"$lg.out" 2>&1
 }
-check "lego with the certbot's (now used) one-time key is refused" fails lego_ --eab --kid "$kid" --hmac "$hmac"
+check "lego with the certbot's (now used) one-time key is refused" fails lego_ --eab --kid="$kid" --hmac="$hmac"
 check "lego was told the key was already used" grep -q "already used" "$lg.out"
 key=$(admin eab new --directory eab --json)
 kid=$(kid_of kid <<<"$key")
 hmac=$(kid_of hmac_key <<<"$key")
 secret_note "$hmac"
 rm -rf "$lg"
-check "lego registers with --eab --kid --hmac and obtains a certificate" lego_ --eab --kid "$kid" --hmac "$hmac"
+check "lego registers with --eab --kid --hmac and obtains a certificate" lego_ --eab --kid="$kid" --hmac="$hmac"
 bound() { # KID: eab list --json shows it used by an account, and holds no key
 	local out
 	out=$(admin eab list --directory eab --json) || return 1
