@@ -3,6 +3,7 @@
 #ifndef ACME_CORE_LOG_H
 #define ACME_CORE_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 /* Where log lines go: "stderr", "syslog", or "file:/path". The ident names the
@@ -13,6 +14,10 @@ int acme_log_open(const char *ident, const char *target);
 void acme_log_level(int prio);
 
 void acme_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A child's wait status in words, for a log line: "exited with status 1",
+ * "was killed by signal 9 (Killed)". */
+void acme_log_wait_status(int st, char *buf, size_t len);
 
 /* Log the OpenSSL error queue at LOG_ERR prefixed by what, then clear it. */
 void acme_log_ssl(const char *what);

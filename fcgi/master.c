@@ -122,18 +122,6 @@ master_workers_for(const struct master *m, const struct acme_config *cfg)
 }
 
 static void
-master_describe(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(st),
-		    strsignal(WTERMSIG(st)));
-	else
-		snprintf(buf, len, "ended (wait status %#x)", (unsigned)st);
-}
-
-static void
 master_spawn(struct master *m, unsigned i, int64_t now)
 {
 	struct wslot *s = &m->w[i];
@@ -279,7 +267,7 @@ master_exited(struct master *m, unsigned i, int st, int64_t now)
 	unsigned shift;
 
 	ready = s->ready || fcgi_board_get(m->board, i, &since) != FCGI_PH_STARTING;
-	master_describe(st, how, sizeof(how));
+	acme_log_wait_status(st, how, sizeof(how));
 	s->pid = 0;
 	if (s->st == WS_STOP || m->stopping) {
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)

@@ -103,18 +103,6 @@ super_child_setup(pid_t parent)
 	return 0;
 }
 
-static void
-super_describe(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(st),
-		    strsignal(WTERMSIG(st)));
-	else
-		snprintf(buf, len, "ended (wait status %#x)", (unsigned)st);
-}
-
 /* Fork a child: 0 in the child, the pid in the parent, -1 on failure. */
 static pid_t
 super_fork(pid_t self)
@@ -171,7 +159,7 @@ val_super_start(int watchdog_s, int *status)
 		while (child > 0 && (w = waitpid(child, &st, WNOHANG)) == child) {
 			child_ready = atomic_load(&super_shared->ready);
 			ever_ready |= child_ready;
-			super_describe(st, how, sizeof(how));
+			acme_log_wait_status(st, how, sizeof(how));
 			child = -1;
 			if (stopping) {
 				*status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
